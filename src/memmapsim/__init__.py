@@ -1,0 +1,3 @@
+"""memmapsim: the Linux kernel's struct page (memmap) initialization as a simulator."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Invariants over memory state, reported as findings (DESIGN.md layer: check)."""

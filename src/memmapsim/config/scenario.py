@@ -1,0 +1,254 @@
+"""Scenarios: a machine, its ZONE_DEVICE devices, a kernel and knobs, as TOML.
+
+A scenario file looks like this (sizes as ``3T``, ``128M``, ``0x1_0000_0000`` or ints)::
+
+    name = "tiny-pmem"
+    kernel = "4.20"
+
+    [[machine.nodes]]
+    id = 0
+    cpus = 4
+    dram = [{ start = "0", size = "1G" }, { start = "2G", size = "1G" }]
+
+    [[devices]]
+    name = "pmem0"
+    kind = "fsdax"        # fsdax | devdax | device-private
+    node = 0
+    start = "1G"
+    size = "200M"
+    memmap = "device"     # device (altmap on the media) | ram
+
+    [knobs]
+    debug_vm = false      # CONFIG_DEBUG_VM: poison hot-added memmaps
+
+Loading checks the schema (unknown keys, types, sizes) and the machine's physical
+consistency; what the *kernel* would refuse is found by running the kernel's own checks
+(see :mod:`memmapsim.engine.preflight`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from memmapsim.errors import InputError
+from memmapsim.units import (
+    MAX_PHYSMEM_BITS_4LEVEL,
+    MAX_PHYSMEM_BITS_5LEVEL,
+    PAGE_SIZE,
+    SizeError,
+    format_size,
+    parse_size,
+)
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, str | int) and not isinstance(v, bool):
+        try:
+            return parse_size(v)
+        except SizeError as e:
+            raise ValueError(str(e)) from None
+    raise ValueError(f"expected a size such as 3T, 128M or 0x1_0000_0000, got {v!r}")
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DramRange(_Strict):
+    start: Size
+    size: Size
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+class Node(_Strict):
+    id: int = Field(ge=0, lt=1024)
+    cpus: int = Field(ge=0, le=8192)
+    dram: list[DramRange] = Field(default_factory=list)
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(r.size for r in self.dram)
+
+
+class Machine(_Strict):
+    description: str = ""
+    five_level_paging: bool = False
+    nodes: list[Node] = Field(min_length=1)
+
+    @property
+    def max_physmem_bits(self) -> int:
+        return MAX_PHYSMEM_BITS_5LEVEL if self.five_level_paging else MAX_PHYSMEM_BITS_4LEVEL
+
+    def node(self, nid: int) -> Node:
+        for n in self.nodes:
+            if n.id == nid:
+                return n
+        raise KeyError(nid)
+
+    @property
+    def nr_cpus(self) -> int:
+        return sum(n.cpus for n in self.nodes)
+
+
+DeviceKind = Literal["fsdax", "devdax", "device-private"]
+
+
+class Device(_Strict):
+    name: str = Field(min_length=1)
+    kind: DeviceKind
+    node: int = Field(ge=0)
+    start: Size
+    size: Size
+    memmap: Literal["ram", "device"] = "device"
+    align: Size = 2 << 20
+    """The pfn device's alignment (nd_pfn->align); 2 MiB is ndctl's default."""
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+class Knobs(_Strict):
+    debug_vm: bool = False
+    """CONFIG_DEBUG_VM: hot-added memmaps are poisoned (memset 0xFF) before init."""
+    vm_debug: str | None = None
+    """The ``vm_debug=`` boot parameter (kernels with page-init-poison-off), e.g. "-"."""
+    hz: Literal[100, 250, 300, 1000] = 1000
+    """CONFIG_HZ: the jiffies granularity of the kernel's own timers."""
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    kernel: str = "4.20"
+    machine: Machine
+    devices: list[Device] = Field(default_factory=list)
+    knobs: Knobs = Field(default_factory=Knobs)
+
+    source: str = Field(default="<scenario>", exclude=True)
+
+
+# --- loading --------------------------------------------------------------------------------
+BUILTIN_PACKAGE = "memmapsim.config.scenarios"
+
+
+def builtin_names() -> list[str]:
+    files = resources.files(BUILTIN_PACKAGE)
+    return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def load_scenario(spec: str) -> Scenario:
+    """Load a scenario by built-in name or path; raise InputError naming file and field."""
+    path = Path(spec)
+    if spec in builtin_names() and not path.exists():
+        text = (resources.files(BUILTIN_PACKAGE) / f"{spec}.toml").read_text()
+        source = f"{spec} (built-in)"
+    else:
+        if not path.exists():
+            names = ", ".join(builtin_names())
+            raise InputError(spec, None, f"no such file or built-in scenario (built-ins: {names})")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(spec, None, f"cannot read: {e}") from None
+        source = spec
+    return parse_scenario(text, source)
+
+
+def parse_scenario(text: str, source: str) -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(source, None, f"not valid TOML: {e}") from None
+    if "source" in data:
+        raise InputError(source, "source", "unknown key")
+    try:
+        sc = Scenario.model_validate({**data, "source": source})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = _loc(tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        raise InputError(source, loc or None, msg) from None
+    check_machine(sc)
+    return sc
+
+
+def check_machine(sc: Scenario) -> None:
+    """Physical consistency of the machine and device placement (not kernel policy)."""
+    src = sc.source
+    seen: dict[int, int] = {}
+    ranges: list[tuple[int, int, str]] = []
+    for i, node in enumerate(sc.machine.nodes):
+        if node.id in seen:
+            raise InputError(src, f"machine.nodes[{i}].id", f"node {node.id} is defined twice")
+        seen[node.id] = i
+        for j, r in enumerate(node.dram):
+            fld = f"machine.nodes[{i}].dram[{j}]"
+            if r.size == 0:
+                raise InputError(src, f"{fld}.size", "a DRAM range must not be empty")
+            if r.start % PAGE_SIZE or r.size % PAGE_SIZE:
+                raise InputError(src, fld, "DRAM ranges must be 4 KiB aligned")
+            ranges.append((r.start, r.end, fld))
+    if sc.machine.nr_cpus == 0:
+        raise InputError(src, "machine.nodes", "the machine has no CPUs")
+    limit = 1 << sc.machine.max_physmem_bits
+    names: set[str] = set()
+    for i, d in enumerate(sc.devices):
+        fld = f"devices[{i}]"
+        if d.name in names:
+            raise InputError(src, f"{fld}.name", f"device name {d.name!r} is used twice")
+        names.add(d.name)
+        if d.node not in seen:
+            raise InputError(src, f"{fld}.node", f"node {d.node} is not in machine.nodes")
+        if d.start % PAGE_SIZE:
+            raise InputError(src, f"{fld}.start", f"{d.start:#x} is not 4 KiB aligned")
+        if d.size % PAGE_SIZE:
+            raise InputError(src, f"{fld}.size", f"{d.size:#x} is not a multiple of 4 KiB")
+        if d.align < PAGE_SIZE or d.align & (d.align - 1):
+            raise InputError(src, f"{fld}.align", f"{d.align:#x} is not a power of two >= 4K")
+        if d.kind == "device-private" and d.memmap == "device":
+            raise InputError(
+                src,
+                f"{fld}.memmap",
+                "device-private memory is not CPU-addressable: its memmap must be in ram",
+            )
+        ranges.append((d.start, d.end, fld))
+    for start, end, fld in ranges:
+        if end > limit:
+            paging = "5-level" if sc.machine.five_level_paging else "4-level"
+            hint = "" if sc.machine.five_level_paging else "; set machine.five_level_paging = true"
+            raise InputError(
+                src,
+                fld,
+                f"ends at {end:#x}, beyond the {format_size(limit)} of physical address space "
+                f"that {paging} paging maps (MAX_PHYSMEM_BITS={sc.machine.max_physmem_bits}){hint}",
+            )
+    dram = sorted((s, e, f) for s, e, f in ranges if f.startswith("machine"))
+    for (_s1, e1, f1), (s2, _e2, f2) in zip(dram, dram[1:], strict=False):
+        if s2 < e1:
+            raise InputError(src, f2, f"overlaps {f1}")

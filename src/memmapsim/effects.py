@@ -1,0 +1,281 @@
+"""Effects: what a kernel code path asks of the world, one step at a time (DESIGN.md).
+
+Kernel code paths are generator functions that *yield* effects and receive results;
+they never touch memory state or time themselves. Engines interpret effects: the
+in-order engine applies them in program order, the timing engine charges them on
+simulated CPUs, the explorer (later) splits them into single pages and single writes.
+
+Effects that act on many pages act on a pfn range and carry the ordered field writes of
+the per-page work (:class:`PageWork`), so an engine can charge or apply the range whole,
+or split it. Effects that act on many sections likewise take a range of sections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, TypeVar
+
+from memmapsim.model.locks import Mode
+from memmapsim.model.pageblock import MigrateType
+from memmapsim.model.pageflags import ZoneType
+from memmapsim.model.pgmap import PgmapConfig
+from memmapsim.model.structpage import Write
+
+T = TypeVar("T")
+Gen = Generator["Effect", Any, T]
+"""A kernel code path: yields effects, receives their results, returns the C return value."""
+
+
+class Effect:
+    """Base of all effects (a marker; each effect is a frozen dataclass)."""
+
+    __slots__ = ()
+
+
+# --- locks ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Acquire(Effect):
+    lock: str
+    mode: Mode = Mode.WRITE
+
+
+@dataclass(frozen=True, slots=True)
+class Release(Effect):
+    lock: str
+    mode: Mode = Mode.WRITE
+
+
+# --- steps whose state is not modelled ----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Step(Effect):
+    """A kernel call memmapsim names but does not model (e.g. ``track_pfn_remap``)."""
+
+    name: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CondResched(Effect):
+    """A standalone ``cond_resched()`` (those inside page loops are in :class:`PageWork`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Jiffies(Effect):
+    """Read ``jiffies``; the result is an int."""
+
+
+@dataclass(frozen=True, slots=True)
+class Printk(Effect):
+    """A kernel log line (``level`` as KERN_*: "err", "warning", "info", "debug")."""
+
+    level: str
+    text: str
+
+
+# --- reads ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GetDevPagemap(Effect):
+    """``get_dev_pagemap(pfn, NULL)``: result is a pgmap id (its ref live) or None."""
+
+    pfn: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionIntersects(Effect):
+    """``region_intersects(start, size, flags, IORES_DESC_NONE)``; result is a Region."""
+
+    start: int
+    size: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PfnValid(Effect):
+    """``pfn_valid(pfn)``; result is a bool."""
+
+    pfn: int
+
+
+# --- dev_pagemap ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RequestMemRegion(Effect):
+    """``devm_request_mem_region(dev, start, size, name)``: claim a busy iomem region.
+    The result is False if it overlaps System RAM or a region already claimed."""
+
+    start: int
+    size: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewPgmap(Effect):
+    """A driver's ``struct dev_pagemap`` (its altmap and ref) comes into being; the result
+    is its id. Nothing can find it until :class:`PgmapIndexInsert`."""
+
+    cfg: PgmapConfig
+    nid: int
+
+
+@dataclass(frozen=True, slots=True)
+class PgmapIndexInsert(Effect):
+    """Publish pgmap ``pgmap`` for pfns ``[lo, hi)`` in index ``index`` ("pgmap" is what
+    get_dev_pagemap reads; "hmm_devmem" is HMM's own). ``entries`` is how many entries
+    the kernel stores (radix chunks, one XArray range, one per section for HMM)."""
+
+    index: str
+    pgmap: int
+    lo: int
+    hi: int
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class PgmapIndexRemove(Effect):
+    """Error-path removal of the entries for ``[lo, hi)`` (then ``synchronize_rcu``)."""
+
+    index: str
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class PercpuRefGet(Effect):
+    """``percpu_ref_get_many(pgmap->ref, n)`` outside a page loop."""
+
+    pgmap: int
+    n: int
+
+
+# --- sections, zones -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SparseAddSections(Effect):
+    """``__add_section`` → ``sparse_add_one_section`` for each section of a range, in order.
+
+    Per section: -EEXIST if it already has a memmap; allocate its memmap (2 MiB of
+    vmemmap from the altmap of pgmap ``altmap_pgmap`` if given, else from node RAM —
+    -ENOMEM if the altmap is exhausted); zero usemap (pageblocks read
+    MIGRATE_UNMOVABLE); under CONFIG_DEBUG_VM (``poison``) memset the section's memmap
+    to 0xFF; ``section_mark_present``; ``sparse_init_one_section`` (SECTION_HAS_MEM_MAP).
+    The result is ``(err, sections_added)``."""
+
+    start_pfn: int
+    nr_pages: int
+    nid: int
+    altmap_pgmap: int | None
+    poison: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AltmapResetAlloc(Effect):
+    """``altmap->alloc = 0`` (``__add_pages``; ``align`` is not reset)."""
+
+    pgmap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResizeZoneRange(Effect):
+    """``resize_zone_range``: grow the zone's span to cover the range."""
+
+    nid: int
+    zone: ZoneType
+    start_pfn: int
+    nr_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResizePgdatRange(Effect):
+    """``resize_pgdat_range``: grow the node's span to cover the range."""
+
+    nid: int
+    start_pfn: int
+    nr_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEndOfMemoryVars(Effect):
+    """x86 ``update_end_of_memory_vars``: raise ``max_pfn`` (and high_memory) to cover the
+    added range."""
+
+    start_pfn: int
+    nr_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class InitCurrentlyEmptyZone(Effect):
+    """``if (zone_is_empty(zone)) init_currently_empty_zone(zone, start_pfn, size)``."""
+
+    nid: int
+    zone: ZoneType
+    start_pfn: int
+    nr_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetZoneContiguous(Effect):
+    """``clear_zone_contiguous`` (clear=True) or ``set_zone_contiguous``: the latter marks the
+    zone contiguous only if every pageblock of its span has an online struct page
+    (``__pageblock_pfn_to_page`` → ``pfn_to_online_page``), never for ZONE_DEVICE."""
+
+    nid: int
+    zone: ZoneType
+    clear: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetHighestMemmapPfn(Effect):
+    """``if (highest_memmap_pfn < pfn) highest_memmap_pfn = pfn``."""
+
+    pfn: int
+
+
+# --- struct pages ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PageOp:
+    """One piece of per-page work: a named kernel operation and its ordered writes.
+
+    ``cost`` names the cost-profile entry a timing engine charges per page;
+    ``ref_get`` is the number of ``percpu_ref_get`` on the pgmap's ref per page;
+    ``atomic`` marks locked read-modify-writes (``set_bit``)."""
+
+    name: str
+    cost: str
+    writes: tuple[Write, ...] = ()
+    ref_get: int = 0
+    atomic: bool = False
+
+
+@dataclass(frozen=True)
+class PageWork:
+    """The body of a per-pfn loop: ops in order, then at pageblock-aligned pfns the
+    migratetype (if any); ``cond_resched()`` every ``resched_every`` pfns."""
+
+    fn: str
+    ops: tuple[PageOp, ...]
+    pageblock: MigrateType | None = None
+    resched_every: int = 0
+    pgmap: int | None = None
+
+    @cached_property
+    def writes(self) -> tuple[Write, ...]:
+        return tuple(w for op in self.ops for w in op.writes)
+
+    @cached_property
+    def ref_gets(self) -> int:
+        return sum(op.ref_get for op in self.ops)
+
+
+@dataclass(frozen=True, slots=True)
+class InitPages(Effect):
+    """Run ``work`` on every pfn in ``[lo, hi)`` in ascending order: one init pass."""
+
+    lo: int
+    hi: int
+    work: PageWork
+
+    @property
+    def nr_pages(self) -> int:
+        return self.hi - self.lo
+
+

@@ -1,0 +1,1 @@
+"""Engines that interpret effects: in-order (this issue), timing, explorer (DESIGN.md)."""

@@ -1,0 +1,270 @@
+"""Applying effects to the memory state: the semantics every engine shares.
+
+An engine decides *when* an effect happens (program order, simulated time, an explored
+interleaving); :class:`Applier` decides *what* it does to :class:`MemoryState`, so the
+final state of any engine is checked by the same invariant code. Effects on ranges are
+applied whole, in time independent of the range's size (the memmap backend's cost is
+per run, not per page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memmapsim import effects as fx
+from memmapsim.model.locks import MEM_HOTPLUG_LOCK, Mode
+from memmapsim.model.memory import MemoryState
+from memmapsim.model.page import PassKind, PassRecord
+from memmapsim.model.pageblock import STALE_USEMAP
+from memmapsim.model.pgmap import DevPagemap, PercpuRef, VmemAltmap
+from memmapsim.model.resource import SYSTEM_RAM, Resource, region_intersects
+from memmapsim.model.section import SectionFlag, SectionState
+from memmapsim.model.structpage import PAGE_POISON_PATTERN, STALE, fill
+from memmapsim.units import (
+    ALIGN,
+    PAGE_SHIFT,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    PAGES_PER_SECTION,
+    PFN_SECTION_SHIFT,
+    pfn_to_section_nr,
+)
+
+ENOMEM = 12
+PFNS_PER_SECTION_MEMMAP = PAGES_PER_SECTION * 64 >> PAGE_SHIFT  # 512: one 2 MiB block
+POISON_WRITES = fill(PAGE_POISON_PATTERN)
+STALE_WRITES = fill(STALE)
+
+
+@dataclass
+class ThreadCtx:
+    """What the applier needs to know about the thread an effect comes from."""
+
+    name: str
+    held: dict[str, Mode] = field(default_factory=dict)
+
+    @property
+    def hotplug_locked(self) -> bool:
+        return self.held.get(MEM_HOTPLUG_LOCK) is Mode.WRITE
+
+
+@dataclass
+class LogLine:
+    time_ns: int
+    level: str
+    text: str
+    thread: str
+
+
+class Applier:
+    """Applies effects to one :class:`MemoryState`; ``clock()`` gives the current time (ns)
+    and ``hz`` the jiffies rate."""
+
+    def __init__(self, mem: MemoryState, clock: Callable[[], int], hz: int) -> None:
+        self.mem = mem
+        self.clock = clock
+        self.hz = hz
+        self.log: list[LogLine] = []
+        self._dispatch: dict[type, Callable[[ThreadCtx, Any], Any]] = {
+            fx.Acquire: self._acquire,
+            fx.Release: self._release,
+            fx.Step: _nothing,
+            fx.CondResched: _nothing,
+            fx.Jiffies: self._jiffies,
+            fx.Printk: self._printk,
+            fx.GetDevPagemap: self._get_dev_pagemap,
+            fx.RegionIntersects: self._region_intersects,
+            fx.PfnValid: lambda t, e: self.mem.sections.valid_section(e.pfn),
+            fx.RequestMemRegion: self._request_mem_region,
+            fx.NewPgmap: self._new_pgmap,
+            fx.PgmapIndexInsert: self._index_insert,
+            fx.PgmapIndexRemove: self._index_remove,
+            fx.PercpuRefGet: lambda t, e: self.mem.pgmap(e.pgmap).ref.get_many(e.n),
+            fx.SparseAddSections: self._sparse_add_sections,
+            fx.AltmapResetAlloc: self._altmap_reset_alloc,
+            fx.ResizeZoneRange: self._resize_zone_range,
+            fx.ResizePgdatRange: self._resize_pgdat_range,
+            fx.UpdateEndOfMemoryVars: self._update_end_of_memory_vars,
+            fx.InitCurrentlyEmptyZone: self._init_currently_empty_zone,
+            fx.SetZoneContiguous: self._set_zone_contiguous,
+            fx.SetHighestMemmapPfn: self._set_highest_memmap_pfn,
+            fx.InitPages: self._init_pages,
+        }
+
+    def apply(self, thread: ThreadCtx, effect: fx.Effect) -> Any:
+        try:
+            handler = self._dispatch[type(effect)]
+        except KeyError:
+            raise TypeError(f"no semantics for effect {effect!r}") from None
+        return handler(thread, effect)
+
+    # --- locks -----------------------------------------------------------------------------
+    def _acquire(self, t: ThreadCtx, e: fx.Acquire) -> None:
+        self.mem.locks[e.lock].take(t.name, e.mode)
+        t.held[e.lock] = e.mode
+
+    def _release(self, t: ThreadCtx, e: fx.Release) -> None:
+        self.mem.locks[e.lock].drop(t.name, e.mode)
+        del t.held[e.lock]
+
+    # --- time and log ------------------------------------------------------------------------
+    def _jiffies(self, t: ThreadCtx, e: fx.Jiffies) -> int:
+        return self.clock() * self.hz // 1_000_000_000
+
+    def _printk(self, t: ThreadCtx, e: fx.Printk) -> None:
+        self.log.append(LogLine(self.clock(), e.level, e.text, t.name))
+
+    # --- lookups ------------------------------------------------------------------------------
+    def _get_dev_pagemap(self, t: ThreadCtx, e: fx.GetDevPagemap) -> int | None:
+        """get_dev_pagemap(): index lookup + percpu_ref_tryget_live; never looks at the
+        memmap (the net ref change of the probes' get/put is zero)."""
+        pid = self.mem.indexes["pgmap"].lookup(e.pfn)
+        if pid is None or not self.mem.pgmap(pid).ref.live:
+            return None
+        return pid
+
+    def _region_intersects(self, t: ThreadCtx, e: fx.RegionIntersects) -> object:
+        return region_intersects(self.mem.iomem, e.start, e.size, e.name)
+
+    def _request_mem_region(self, t: ThreadCtx, e: fx.RequestMemRegion) -> bool:
+        end = e.start + e.size - 1
+        busy = [r for r in self.mem.iomem if r.name == SYSTEM_RAM] + self.mem.claims
+        if e.size == 0 or any(r.overlaps(e.start, end) for r in busy):
+            return False
+        self.mem.claims.append(Resource(e.name, e.start, end))
+        return True
+
+    # --- pgmaps -------------------------------------------------------------------------------
+    def _new_pgmap(self, t: ThreadCtx, e: fx.NewPgmap) -> int:
+        pid = len(self.mem.pgmaps)
+        altmap = VmemAltmap(e.cfg.altmap) if e.cfg.altmap is not None else None
+        self.mem.pgmaps.append(DevPagemap(pid, e.cfg, e.nid, PercpuRef(e.cfg.ref_name), altmap))
+        return pid
+
+    def _index_insert(self, t: ThreadCtx, e: fx.PgmapIndexInsert) -> int | None:
+        """XArray stores overwrite; radix inserts fail on the first occupied slot,
+        returning the id found there (the error path removes what was inserted)."""
+        index = self.mem.indexes[e.index]
+        if index.kind != "xarray":
+            for _lo, _hi, pid in index._map.runs(e.lo, e.hi):
+                if pid is not None:
+                    return pid
+        index.assign(e.lo, e.hi, e.pgmap, e.entries)
+        return None
+
+    def _index_remove(self, t: ThreadCtx, e: fx.PgmapIndexRemove) -> None:
+        self.mem.indexes[e.index].assign(e.lo, e.hi, None, 0)
+
+    def _altmap_reset_alloc(self, t: ThreadCtx, e: fx.AltmapResetAlloc) -> None:
+        altmap = self.mem.pgmap(e.pgmap).altmap
+        assert altmap is not None
+        altmap.alloc = 0
+
+    # --- sections -----------------------------------------------------------------------------
+    def _sparse_add_sections(self, t: ThreadCtx, e: fx.SparseAddSections) -> tuple[int, int]:
+        """__add_section → sparse_add_one_section over a range of sections, in order.
+
+        A section that already has a memmap is skipped (__add_pages ignores -EEXIST). Each
+        new section takes one 2 MiB vmemmap block: from the altmap (vmem_altmap_alloc:
+        the first block is aligned to 512 pfns, so the reserve costs ``align`` pfns), or
+        node RAM; when the altmap is exhausted the add stops with -ENOMEM (x86
+        vmemmap_populate_hugepages has no fallback with an altmap)."""
+        mem = self.mem
+        first = pfn_to_section_nr(e.start_pfn)
+        last = pfn_to_section_nr(e.start_pfn + e.nr_pages - 1) + 1
+        altmap = mem.pgmap(e.altmap_pgmap).altmap if e.altmap_pgmap is not None else None
+        backing = f"altmap:{e.altmap_pgmap}" if altmap is not None else f"ram:{e.nid}"
+        state = SectionState(SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP, e.nid, backing)
+        added = 0
+        for lo, hi, sec in list(mem.sections.runs(first, last)):
+            if sec.flags & SectionFlag.HAS_MEM_MAP:
+                continue
+            n = hi - lo
+            if altmap is not None:
+                n = min(n, _altmap_sections(altmap))
+                if n:
+                    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
+                    altmap.align += ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
+                    altmap.alloc += n * PFNS_PER_SECTION_MEMMAP
+            if n:
+                self._populate_sections(t, lo, lo + n, state, e.poison)
+                added += n
+            if n < hi - lo:
+                return -ENOMEM, added
+        return 0, added
+
+    def _populate_sections(
+        self, t: ThreadCtx, lo: int, hi: int, state: SectionState, poison: bool
+    ) -> None:
+        mem = self.mem
+        plo, phi = lo << PFN_SECTION_SHIFT, hi << PFN_SECTION_SHIFT
+        if poison:
+            rec = PassRecord(PassKind.POISON, "sparse_add_one_section", t.hotplug_locked)
+            mem.memmap.apply(plo, phi, POISON_WRITES, rec)
+        else:
+            mem.memmap.apply(plo, phi, STALE_WRITES)
+        mem.pageblocks.assign(plo >> PAGEBLOCK_ORDER, phi >> PAGEBLOCK_ORDER, STALE_USEMAP)
+        mem.sections.assign(lo, hi, state)
+
+    # --- zones --------------------------------------------------------------------------------
+    def _init_currently_empty_zone(self, t: ThreadCtx, e: fx.InitCurrentlyEmptyZone) -> None:
+        zone = self.mem.zone(e.nid, e.zone)
+        if zone.span.empty:
+            zone.span.start_pfn = e.start_pfn
+            zone.initialized = True
+
+    def _resize_zone_range(self, t: ThreadCtx, e: fx.ResizeZoneRange) -> None:
+        self.mem.zone(e.nid, e.zone).span.grow(e.start_pfn, e.nr_pages)
+
+    def _resize_pgdat_range(self, t: ThreadCtx, e: fx.ResizePgdatRange) -> None:
+        self.mem.pgdats[e.nid].span.grow(e.start_pfn, e.nr_pages)
+
+    def _set_zone_contiguous(self, t: ThreadCtx, e: fx.SetZoneContiguous) -> None:
+        zone = self.mem.zone(e.nid, e.zone)
+        if e.clear:
+            zone.contiguous = False
+            return
+        span = zone.span
+        first = pfn_to_section_nr(span.start_pfn)
+        last = pfn_to_section_nr(max(span.end_pfn - 1, span.start_pfn)) + 1
+        zone.contiguous = not span.empty and all(
+            s.flags & SectionFlag.IS_ONLINE for _lo, _hi, s in self.mem.sections.runs(first, last)
+        )
+
+    def _set_highest_memmap_pfn(self, t: ThreadCtx, e: fx.SetHighestMemmapPfn) -> None:
+        self.mem.highest_memmap_pfn = max(self.mem.highest_memmap_pfn, e.pfn)
+
+    def _update_end_of_memory_vars(self, t: ThreadCtx, e: fx.UpdateEndOfMemoryVars) -> None:
+        self.mem.max_pfn = max(self.mem.max_pfn, e.start_pfn + e.nr_pages)
+
+    # --- struct pages -----------------------------------------------------------------------
+    def _init_pages(self, t: ThreadCtx, e: fx.InitPages) -> None:
+        if e.hi <= e.lo:
+            return
+        work = e.work
+        rec = PassRecord(PassKind.INIT, work.fn, t.hotplug_locked)
+        self.mem.memmap.apply(e.lo, e.hi, work.writes, rec)
+        if work.pageblock is not None:
+            first = ALIGN(e.lo, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
+            last = ALIGN(e.hi, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
+            if last > first:
+                self.mem.pageblocks.assign(first, last, int(work.pageblock))
+        if work.ref_gets:
+            assert work.pgmap is not None
+            self.mem.pgmap(work.pgmap).ref.get_many(work.ref_gets * e.nr_pages)
+
+
+def _altmap_sections(altmap: VmemAltmap) -> int:
+    """How many more 2 MiB memmap blocks vmem_altmap_alloc() can hand out."""
+    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
+    nr_align = ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
+    avail = altmap.cfg.free - (altmap.alloc + altmap.align)
+    if avail < nr_align:
+        return 0
+    return (avail - nr_align) // PFNS_PER_SECTION_MEMMAP
+
+
+def _nothing(t: ThreadCtx, e: Any) -> None:
+    return None

@@ -1,0 +1,16 @@
+"""The errno values the modelled code paths return (include/uapi/asm-generic/errno-base.h)."""
+
+from __future__ import annotations
+
+ENXIO = 6
+ENOMEM = 12
+EBUSY = 16
+EEXIST = 17
+ENODEV = 19
+EINVAL = 22
+
+NAMES = {ENXIO: "ENXIO", ENOMEM: "ENOMEM", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV", EINVAL: "EINVAL"}
+
+
+def errname(err: int) -> str:
+    return "-" + NAMES.get(-err, str(-err))

@@ -1,0 +1,137 @@
+"""mm/memory_hotplug.c and x86's arch_add_memory (arch/x86/mm/init_64.c), v4.18-v4.20.
+
+``mem_hotplug_begin()`` = ``cpus_read_lock()`` + ``percpu_down_write(&mem_hotplug_lock)``.
+``__add_pages`` validates the altmap, resets ``altmap->alloc`` and adds each section
+with ``__add_section`` → ``sparse_add_one_section``, silently skipping sections that
+already exist (-EEXIST is "finally dealt with by ioresource collision check").
+``move_pfn_range_to_zone`` grows the zone and node spans under ``pgdat_resize_lock`` (and
+the zone span seqlock for the zone), drops both, and then runs
+``memmap_init_zone(MEMMAP_HOTPLUG)`` with only ``mem_hotplug_lock`` held.
+"""
+
+from __future__ import annotations
+
+from memmapsim.effects import (
+    Acquire,
+    AltmapResetAlloc,
+    Gen,
+    InitCurrentlyEmptyZone,
+    Printk,
+    Release,
+    ResizePgdatRange,
+    ResizeZoneRange,
+    SetZoneContiguous,
+    SparseAddSections,
+    Step,
+    UpdateEndOfMemoryVars,
+)
+from memmapsim.kernel.debug import page_init_poisoning
+from memmapsim.kernel.errno import EINVAL
+from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.page_alloc import MEMMAP_HOTPLUG, memmap_init_zone
+from memmapsim.model.locks import (
+    CPU_HOTPLUG_LOCK,
+    MEM_HOTPLUG_LOCK,
+    PGDAT_RESIZE_LOCK,
+    ZONE_SPAN_SEQLOCK,
+    Mode,
+    instance,
+)
+from memmapsim.model.pageflags import ZoneType
+from memmapsim.model.pgmap import AltmapConfig
+from memmapsim.units import PAGE_SHIFT
+
+
+def mem_hotplug_begin() -> Gen[None]:
+    yield Acquire(CPU_HOTPLUG_LOCK, Mode.READ)
+    yield Acquire(MEM_HOTPLUG_LOCK, Mode.WRITE)
+
+
+def mem_hotplug_done() -> Gen[None]:
+    yield Release(MEM_HOTPLUG_LOCK, Mode.WRITE)
+    yield Release(CPU_HOTPLUG_LOCK, Mode.READ)
+
+
+def __add_pages(
+    k: Kernel,
+    nid: int,
+    phys_start_pfn: int,
+    nr_pages: int,
+    altmap: AltmapConfig | None,
+    altmap_owner: int | None,
+) -> Gen[int]:
+    """``__add_pages(nid, start_pfn, nr_pages, altmap, want_memblock=false)``."""
+    if altmap is not None:
+        if altmap.base_pfn != phys_start_pfn or altmap.offset() > nr_pages:
+            yield Printk("warning", "memory add fail, invalid altmap")
+            return -EINVAL
+        assert altmap_owner is not None
+        yield AltmapResetAlloc(altmap_owner)
+    err, _added = yield SparseAddSections(
+        phys_start_pfn,
+        nr_pages,
+        nid,
+        altmap_owner if altmap is not None else None,
+        poison=page_init_poisoning(k),
+    )
+    assert isinstance(err, int)
+    return err
+
+
+def add_pages(
+    k: Kernel,
+    nid: int,
+    start_pfn: int,
+    nr_pages: int,
+    altmap: AltmapConfig | None,
+    altmap_owner: int | None,
+) -> Gen[int]:
+    """x86_64 ``add_pages``: ``__add_pages``, ``WARN_ON_ONCE(ret)``, then
+    ``update_end_of_memory_vars`` (max_pfn, high_memory), whatever the result."""
+    ret = yield from __add_pages(k, nid, start_pfn, nr_pages, altmap, altmap_owner)
+    if ret:
+        yield Printk("warning", f"WARNING: add_pages: __add_pages() returned {ret}")
+    yield UpdateEndOfMemoryVars(start_pfn, nr_pages)
+    return ret
+
+
+def arch_add_memory(
+    k: Kernel,
+    nid: int,
+    start: int,
+    size: int,
+    altmap: AltmapConfig | None,
+    altmap_owner: int | None,
+) -> Gen[int]:
+    """x86_64 ``arch_add_memory``: ``init_memory_mapping`` (direct map), then ``add_pages``."""
+    yield Step("init_memory_mapping", f"{start:#x}-{start + size:#x}")
+    ret: int = yield from add_pages(
+        k, nid, start >> PAGE_SHIFT, size >> PAGE_SHIFT, altmap, altmap_owner
+    )
+    return ret
+
+
+def move_pfn_range_to_zone(
+    k: Kernel,
+    nid: int,
+    zone: ZoneType,
+    start_pfn: int,
+    nr_pages: int,
+    altmap: AltmapConfig | None,
+) -> Gen[None]:
+    """``move_pfn_range_to_zone(zone, start_pfn, nr_pages, altmap)`` (v4.13-v4.20)."""
+    yield InitCurrentlyEmptyZone(nid, zone, start_pfn, nr_pages)
+    yield SetZoneContiguous(nid, zone, clear=True)
+    resize_lock = instance(PGDAT_RESIZE_LOCK, nid)
+    span_lock = instance(ZONE_SPAN_SEQLOCK, f"{nid}:{zone.name}")
+    yield Acquire(resize_lock)
+    yield Acquire(span_lock)
+    yield ResizeZoneRange(nid, zone, start_pfn, nr_pages)
+    yield Release(span_lock)
+    yield ResizePgdatRange(nid, start_pfn, nr_pages)
+    yield Release(resize_lock)
+    # "TODO now we have a visible range of pages which are not associated with their
+    # zone properly. [...] All the pages in the range are reserved so nobody should be
+    # touching them so we should be safe"
+    yield from memmap_init_zone(k, nr_pages, nid, zone, start_pfn, MEMMAP_HOTPLUG, altmap)
+    yield SetZoneContiguous(nid, zone)

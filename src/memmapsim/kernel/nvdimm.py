@@ -1,0 +1,272 @@
+"""drivers/nvdimm and drivers/dax: namespace layout and the probes that reach
+devm_memremap_pages (v4.18-v4.20), plus HMM's ``hmm_devmem_add`` for device-private.
+
+Layout (drivers/nvdimm/pfn_devs.c, v4.15-v5.0 form; see docs/spec-corrections.md):
+
+- ``nd_pfn_init`` trims the namespace so that its sections do not collide with System
+  RAM: ``start_pad`` (up to the next section) if the section-aligned-down start is
+  REGION_MIXED; ``end_trunc`` (down to ``min(section, align)``) if the section-aligned-up
+  end is MIXED or the end is not ``align``-aligned. ``npfns`` is rounded up to whole
+  sections, so the memmap it reserves (64 bytes per pfn) is whole 2 MiB vmemmap blocks;
+  ``dataoff = ALIGN(start + 8K + 64 * npfns + label, align) - start``, where device-dax
+  adds a 128 KiB label reserve.
+- ``__nvdimm_setup_pfn`` shrinks ``res`` by ``start_pad``/``end_trunc`` and, in PMEM mode
+  (memmap on the device), sets the altmap: ``base_pfn`` = the section-aligned-down start,
+  ``reserve`` = 2 pfns (the 8 KiB info block) + the start's offset into its section,
+  ``free`` = ``PHYS_PFN(dataoff - 8K)``.
+
+For a 3 TiB namespace this gives reserve 2, free 12,583,422: exactly the 24,576 2 MiB
+memmap blocks plus the 510 pfns that align the first block (see tests/kernel).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from memmapsim.effects import Gen, NewPgmap, Printk, RegionIntersects, RequestMemRegion, Step
+from memmapsim.kernel.device import KDevice
+from memmapsim.kernel.errno import EBUSY, EINVAL, ENODEV, ENXIO
+from memmapsim.kernel.hmm import hmm_devmem_pages_create
+from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.memremap import devm_memremap_pages
+from memmapsim.model.pgmap import AltmapConfig, MemoryType, Pgmap, PgmapConfig
+from memmapsim.model.resource import SYSTEM_RAM, Region
+from memmapsim.units import (
+    ALIGN,
+    ALIGN_DOWN,
+    IS_ALIGNED,
+    KiB,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PAGES_PER_SECTION,
+    PHYS_PFN,
+    SECTION_ALIGN_DOWN,
+    SECTION_ALIGN_UP,
+    SECTION_SIZE,
+    STRUCT_PAGE_SIZE,
+    resource_str_R,
+)
+
+SZ_8K = 8 * KiB
+SZ_128K = 128 * KiB
+ND_MIN_NAMESPACE_SIZE = PAGE_SIZE
+"""nvdimm_namespace_common_probe() refuses a smaller namespace (v4.18 value, unverified)."""
+
+DeviceKind = Literal["fsdax", "devdax", "device-private"]
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A ZONE_DEVICE range as the kernel is given it (from the scenario's ``[[devices]]``)."""
+
+    index: int
+    label: str
+    kind: DeviceKind
+    nid: int
+    start: int
+    size: int
+    memmap: Literal["device", "ram"]
+    align: int = 2 << 20
+
+    @property
+    def ns_name(self) -> str:
+        return f"namespace{self.index}.0"
+
+    @property
+    def device(self) -> KDevice:
+        """The device devm_memremap_pages is called for: pfnN.0 (fsdax), daxN.0 (devdax)."""
+        if self.kind == "fsdax":
+            return KDevice(f"pfn{self.index}.0", "nd_pmem", self.nid)
+        if self.kind == "devdax":
+            return KDevice(f"dax{self.index}.0", "dax_pmem", self.nid)
+        return KDevice(self.label, "hmm", self.nid)
+
+
+@dataclass(frozen=True)
+class PfnSb:
+    """The fields of ``struct nd_pfn_sb`` (the pfn info block) that the layout uses."""
+
+    mode: Literal["pmem", "ram"]
+    dataoff: int
+    npfns: int
+    start_pad: int
+    end_trunc: int
+    align: int
+
+
+def phys_pmem_align_down(phys: int, align: int) -> int:
+    """min(PHYS_SECTION_ALIGN_DOWN(phys), ALIGN_DOWN(phys, nd_pfn->align))."""
+    return min(ALIGN_DOWN(phys, SECTION_SIZE), ALIGN_DOWN(phys, align))
+
+
+def nd_pfn_init(k: Kernel, ns: Namespace) -> Gen[PfnSb | int]:
+    """``nd_pfn_init``: what ``ndctl create-namespace`` writes into the info block."""
+    dev = ns.device
+    start, size = ns.start, ns.size
+    start_pad = end_trunc = 0
+    # "Check if pmem collides with 'System RAM' when section aligned and trim it
+    # accordingly"
+    r = yield RegionIntersects(ALIGN_DOWN(start, SECTION_SIZE), size, SYSTEM_RAM)
+    if r == Region.REGION_MIXED:
+        start_pad = ALIGN(start, SECTION_SIZE) - start
+    span = ALIGN(start + size, SECTION_SIZE) - start
+    r = yield RegionIntersects(start, span, SYSTEM_RAM)
+    if r == Region.REGION_MIXED or not IS_ALIGNED(start + size, ns.align):
+        end_trunc = start + size - phys_pmem_align_down(start + size, ns.align)
+    if start_pad + end_trunc:
+        yield Printk(
+            "info",
+            dev.fmt(f"{ns.ns_name} alignment collision, truncate {start_pad + end_trunc} bytes"),
+        )
+    start += start_pad
+    npfns = SECTION_ALIGN_UP(max(size - start_pad - end_trunc - SZ_8K, 0) // PAGE_SIZE)
+    label = SZ_128K if ns.kind == "devdax" else 0
+    if ns.memmap == "device":
+        memmap_size = ALIGN(STRUCT_PAGE_SIZE * npfns, 2 << 20)
+        offset = ALIGN(start + SZ_8K + memmap_size + label, ns.align) - start
+    else:
+        offset = ALIGN(start + SZ_8K + label, ns.align) - start
+    if offset + start_pad + end_trunc >= size:
+        yield Printk("err", dev.fmt(f"{ns.ns_name} unable to satisfy requested alignment"))
+        return -ENXIO
+    npfns = (size - offset - start_pad - end_trunc) // PAGE_SIZE
+    mode: Literal["pmem", "ram"] = "pmem" if ns.memmap == "device" else "ram"
+    return PfnSb(mode, offset, npfns, start_pad, end_trunc, ns.align)
+
+
+def nvdimm_setup_pfn(ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str) -> PgmapConfig:
+    """``__nvdimm_setup_pfn(nd_pfn, pgmap)``: the pgmap's ``res`` and altmap."""
+    base = ns.start + sb.start_pad
+    res_start = base
+    res_end = ns.start + ns.size - 1 - sb.end_trunc
+    altmap = None
+    if sb.mode == "pmem":
+        base_pfn = SECTION_ALIGN_DOWN(PHYS_PFN(base))
+        altmap = AltmapConfig(
+            base_pfn=base_pfn,
+            reserve=PHYS_PFN(SZ_8K) + (PHYS_PFN(base) - base_pfn),
+            free=PHYS_PFN(sb.dataoff - SZ_8K),
+        )
+    return PgmapConfig(ns.device.name, mtype, res_start, res_end, ref, altmap)
+
+
+def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Printk | None:
+    """``__nvdimm_setup_pfn``'s "number of pfns truncated" check (PMEM mode)."""
+    npfns = SECTION_ALIGN_UP((cfg.res_size - sb.dataoff) // PAGE_SIZE)
+    if sb.npfns > npfns:
+        return Printk(
+            "info", ns.device.fmt(f"number of pfns truncated from {sb.npfns} to {npfns}")
+        )
+    return None
+
+
+def _namespace_common_probe(ns: Namespace) -> Gen[int]:
+    """``nvdimm_namespace_common_probe``'s size check (a dev_dbg, so silent by default)."""
+    if ns.size < ND_MIN_NAMESPACE_SIZE:
+        yield Printk(
+            "debug",
+            f"nd_pmem {ns.ns_name}: {ns.size:#018x}, too small must be at least "
+            f"{ND_MIN_NAMESPACE_SIZE:#x}",
+        )
+        return -ENODEV
+    return 0
+
+
+def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
+    """fsdax: ``nd_pmem_probe`` → ``pmem_attach_disk`` on the pfn device (v4.18).
+
+    ``nvdimm_setup_pfn`` fills the pgmap, ``devm_request_mem_region`` claims the namespace,
+    the block queue's ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax``
+    sets MEMORY_DEVICE_FS_DAX, then ``devm_memremap_pages(dev, &pmem->pgmap)``."""
+    err = yield from _namespace_common_probe(ns)
+    if err:
+        return err
+    sb = yield from nd_pfn_init(k, ns)
+    if isinstance(sb, int):
+        return sb
+    dev = ns.device
+    if sb.mode == "ram" and sb.dataoff < SZ_8K:
+        return -EINVAL
+    cfg = nvdimm_setup_pfn(ns, sb, MemoryType.MEMORY_DEVICE_FS_DAX, "q_usage_counter")
+    msg = _npfns_check(ns, sb, cfg)
+    if msg is not None:
+        yield msg
+    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
+    if not ok:
+        region = resource_str_R(ns.start, ns.start + ns.size - 1)
+        yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
+        return -EBUSY
+    yield Step("blk_alloc_queue_node", f"node {ns.nid}")
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
+    if ret:
+        return ret
+    yield Step("devm_add_action_or_reset", "pmem_freeze_queue")
+    return 0
+
+
+def dax_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
+    """devdax: ``dax_pmem_probe`` (drivers/dax/pmem.c, v4.18): claim the namespace
+    ("could not reserve metadata"), ``nvdimm_setup_pfn``, a percpu_ref of its own, then
+    ``devm_memremap_pages``; the pgmap type is left 0."""
+    err = yield from _namespace_common_probe(ns)
+    if err:
+        return err
+    sb = yield from nd_pfn_init(k, ns)
+    if isinstance(sb, int):
+        return sb
+    dev = ns.device
+    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
+    if not ok:
+        yield Printk("warning", dev.fmt("could not reserve metadata"))
+        return -EBUSY
+    cfg = nvdimm_setup_pfn(ns, sb, MemoryType.UNSET, "dax_pmem->ref")
+    msg = _npfns_check(ns, sb, cfg)
+    if msg is not None:
+        yield msg
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
+    return ret
+
+
+def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
+    """device-private: ``hmm_devmem_add`` with the physical range the driver was given
+    (the kernel picks a free range top-down; the scenario names it instead)."""
+    dev = ns.device
+    if ns.size == 0:
+        return -EINVAL
+    ok = yield RequestMemRegion(ns.start, ns.size, dev.name)
+    if not ok:
+        return -EBUSY
+    cfg = PgmapConfig(
+        dev.name,
+        MemoryType.MEMORY_DEVICE_PRIVATE,
+        ns.start,
+        ns.start + ns.size - 1,
+        "devmem->ref",
+    )
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    names[pgmap_id] = dev.name
+    ret: int = yield from hmm_devmem_pages_create(k, dev, Pgmap(pgmap_id, cfg), names)
+    return ret
+
+
+def probe(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
+    """Run the driver probe for one namespace, as ``really_probe`` would, and report a
+    failure the way the driver core does."""
+    if ns.kind == "fsdax":
+        ret = yield from nd_pmem_probe(k, ns)
+    elif ns.kind == "devdax":
+        ret = yield from dax_pmem_probe(k, ns)
+    else:
+        ret = yield from hmm_devmem_add(k, ns, names)
+    if ret in (-ENODEV, -ENXIO):
+        yield Printk(
+            "debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}"
+        )
+    elif ret:
+        yield Printk(
+            "warning", f"{ns.device.driver}: probe of {ns.device.name} failed with error {ret}"
+        )
+    return ret

@@ -1,0 +1,180 @@
+"""Kernel releases and named changes: ``4.18``, ``4.20``, ``4.18+nonatomic-reserved+...``.
+
+A release is the changes merged by it, applied in order to the v4.18 baseline; a user
+may add changes (the 2018 series as posted, or a change no release carries) with
+``+name``. Each change states what it needs; each is modelled on what its patch does,
+as switches of :class:`~memmapsim.kernel.kernel.Params`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from memmapsim.kernel.kernel import BootConfig, Kernel, Params
+from memmapsim.model.pageflags import PAGEFLAGS_V4_20
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    subject: str
+    commit: str | None
+    """The mainline commit, or None where it is not established."""
+    origin: str
+    """Where it comes from: the release that merged it, or the posting."""
+    params: dict[str, Any]
+    requires: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    notes: str = ""
+    selectable: bool = True
+    """Whether users may add it by name (background changes of a release are not offered)."""
+
+
+CHANGES: dict[str, Change] = {
+    c.name: c
+    for c in (
+        Change(
+            "conflict-probes",
+            "mm: disallow mappings that conflict for devm_memremap_pages()",
+            None,
+            "v4.19 (Dave Jiang)",
+            {"conflict_probes": True},
+            selectable=False,
+        ),
+        Change(
+            "kasan-zone-device",
+            "kernel/memremap, kasan: make ZONE_DEVICE with work with KASAN",
+            "0207df4fa1a8",
+            "v4.19",
+            {"kasan_zero_shadow": True},
+            selectable=False,
+        ),
+        Change(
+            "pg-workingset",
+            "mm: workingset: tell cache transitions from workingset thrashing",
+            "1899ad18c607",
+            "v4.20",
+            {"pageflags": PAGEFLAGS_V4_20},
+            selectable=False,
+        ),
+        Change(
+            "pgmap-xarray",
+            "memremap: Convert to XArray (Matthew Wilcox)",
+            None,
+            "v4.20",
+            {"pgmap_index": "xarray"},
+            notes="inferred: the v4.20 XArray merge dropped the multi-order radix entries "
+            "pgmap_radix needed; every 5.0+ diff shows pgmap_array",
+            selectable=False,
+        ),
+        Change(
+            "page-init-poison-off",
+            "mm: provide kernel parameter to allow disabling page init poisoning",
+            "f682a97a0059",
+            "v4.20-rc1; posted as 1/4 (v3, page_init_poison=) and vm_debug= (v4 1/5, v5 2/4)",
+            {"vm_debug_param": True},
+        ),
+        Change(
+            "nonatomic-reserved",
+            "mm: create non-atomic version of SetPageReserved for init use",
+            None,
+            "v4.20-rc1; posted as v3 2/4, v4 2/5, v5 3/4",
+            {"reserved_atomic": False},
+        ),
+        Change(
+            "defer-zone-device-v5",
+            "mm: defer ZONE_DEVICE page initialization to the point where we init pgmap "
+            "(v5 4/4 as posted 2018-09-25)",
+            None,
+            "posted 2018-09-25, without the reference-count fix",
+            {"zone_device_deferred": True},
+            requires=("nonatomic-reserved",),
+            conflicts=("defer-zone-device",),
+            notes="drops the per-page percpu_ref_get; release still puts one ref per page "
+            "(the underflow Dan Williams reported on 2018-10-08)",
+        ),
+        Change(
+            "defer-zone-device",
+            "mm: defer ZONE_DEVICE page initialization to the point where we init pgmap",
+            "966cf44f637e",
+            "v4.20-rc1, with 'memremap: Fix reference count for pgmap in "
+            "devm_memremap_pages' (2018-10-08) folded in",
+            {"zone_device_deferred": True, "zone_device_ref_get_many": True},
+            requires=("nonatomic-reserved",),
+            conflicts=("defer-zone-device-v5",),
+        ),
+        Change(
+            "node-local-probe",
+            "nvdimm: Schedule device registration on node local to the device "
+            "(v4 5/5, with 4/5 'async: Add support for queueing on specific node')",
+            None,
+            "posted 2018-09-20; merged form in v5.1",
+            {"probe_placement": "node-local"},
+        ),
+        Change(
+            "memmap-section-tail",
+            "mm, memory_hotplug: initialize struct pages for the full memory section",
+            "2830bf6f05fb",
+            "v5.0-rc1 only: reverted by 4aa9fc2a435a before v5.0",
+            {"section_tail_init": True},
+            notes="the spec (§4.4) places it in v4.20; the source history says no release "
+            "carries it (docs/spec-corrections.md)",
+        ),
+    )
+}
+
+RELEASES: dict[str, tuple[str, ...]] = {
+    "4.18": (),
+    "4.19": ("conflict-probes", "kasan-zone-device"),
+    "4.20": (
+        "conflict-probes",
+        "kasan-zone-device",
+        "pg-workingset",
+        "pgmap-xarray",
+        "page-init-poison-off",
+        "nonatomic-reserved",
+        "defer-zone-device",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class KernelSpecError(ValueError):
+    message: str
+    extra: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
+    """``4.20``, ``4.18+nonatomic-reserved+defer-zone-device`` → :class:`Kernel`."""
+    parts = [p.strip() for p in spec.strip().split("+")]
+    release, added = parts[0], parts[1:]
+    if release not in RELEASES:
+        known = ", ".join(RELEASES)
+        raise KernelSpecError(f"unknown kernel {release!r} (known releases: {known})")
+    base = RELEASES[release]
+    for name in added:
+        if name not in CHANGES or not CHANGES[name].selectable:
+            offered = ", ".join(n for n, c in CHANGES.items() if c.selectable)
+            raise KernelSpecError(f"unknown change {name!r} (changes: {offered})")
+        if name in base:
+            raise KernelSpecError(f"{release} already includes {name}")
+        if added.count(name) > 1:
+            raise KernelSpecError(f"change {name} is named twice")
+    changes = (*base, *added)
+    for name in changes:
+        c = CHANGES[name]
+        for need in c.requires:
+            if need not in changes:
+                raise KernelSpecError(f"{name} needs {need}: write {spec}+{need}")
+        for other in c.conflicts:
+            if other in changes:
+                raise KernelSpecError(f"{name} and {other} are two versions of one patch")
+    params = Params()
+    for name in changes:
+        params = replace(params, **CHANGES[name].params)
+    name = "+".join([release, *added])
+    return Kernel(name, release, changes, tuple(added), params, config or BootConfig())

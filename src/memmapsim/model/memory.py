@@ -1,0 +1,48 @@
+"""MemoryState: everything the kernel code paths change, in one object (spec §9.1).
+
+Engines apply effects to it; invariant checks and reports read it. It holds the memmap
+(dense or runs backend), the mem_sections, pageblock migratetypes, node and zone spans,
+dev_pagemaps with their altmaps and refs, the pgmap index, the iomem resources and the
+locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from memmapsim.model.locks import LockTable
+from memmapsim.model.memmap import Memmap
+from memmapsim.model.page import PageView
+from memmapsim.model.pageblock import PageblockMap
+from memmapsim.model.pageflags import PageFlagsLayout, ZoneType
+from memmapsim.model.pgmap import DevPagemap, PfnIndex
+from memmapsim.model.resource import Resource
+from memmapsim.model.section import SectionMap
+from memmapsim.model.zone import PgData, Zone
+
+
+@dataclass
+class MemoryState:
+    memmap: Memmap
+    layout: PageFlagsLayout
+    pgdats: dict[int, PgData]
+    iomem: list[Resource]
+    indexes: dict[str, PfnIndex]
+    sections: SectionMap = field(default_factory=SectionMap)
+    pageblocks: PageblockMap = field(default_factory=PageblockMap)
+    pgmaps: list[DevPagemap] = field(default_factory=list)
+    locks: LockTable = field(default_factory=LockTable)
+    claims: list[Resource] = field(default_factory=list)
+    """Busy regions claimed with request_mem_region (children of the iomem tree)."""
+    highest_memmap_pfn: int = 0
+    max_pfn: int = 0
+    """The highest RAM pfn + 1 (x86 raises it in add_pages for hot-added ranges too)."""
+
+    def page(self, pfn: int) -> PageView:
+        return PageView(pfn, self.memmap.record(pfn), self.layout)
+
+    def pgmap(self, pgmap_id: int) -> DevPagemap:
+        return self.pgmaps[pgmap_id]
+
+    def zone(self, nid: int, zone: ZoneType) -> Zone:
+        return self.pgdats[nid].zones[zone]

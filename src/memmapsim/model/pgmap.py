@@ -1,0 +1,162 @@
+"""dev_pagemap, vmem_altmap, percpu_ref and the pgmap index (spec §1.3, §1.4).
+
+``struct dev_pagemap`` (v4.16-v4.20): ``altmap`` + ``altmap_valid``, ``res``, ``ref``
+(a caller-owned percpu_ref; for fsdax the block queue's ``q_usage_counter``), ``dev``,
+``type``. What the driver fills in before calling devm_memremap_pages is constant
+afterwards and is kept as a frozen :class:`PgmapConfig`, which kernel code passes
+around; the parts that change (the altmap's ``alloc``/``align``, the ref count) live in
+:class:`DevPagemap` inside the memory state.
+
+The lookup index is the radix tree ``pgmap_radix`` (v4.18-v4.19; entries inserted as
+power-of-two chunks by ``foreach_order_pgoff`` under ``pgmap_lock``) or the XArray
+``pgmap_array`` (v4.20+, ``xa_store_range``), both over the pfns of ``res`` only.
+HMM keeps its own ``hmm_devmem_radix`` (one entry per section) that get_dev_pagemap
+never reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from memmapsim.model.runmap import RunMap
+from memmapsim.units import PAGE_SHIFT
+
+
+class MemoryType(str, Enum):
+    """enum memory_type (v4.18: PRIVATE = 1, PUBLIC, FS_DAX; device-dax leaves 0)."""
+
+    UNSET = "0"
+    MEMORY_DEVICE_PRIVATE = "MEMORY_DEVICE_PRIVATE"
+    MEMORY_DEVICE_PUBLIC = "MEMORY_DEVICE_PUBLIC"
+    MEMORY_DEVICE_FS_DAX = "MEMORY_DEVICE_FS_DAX"
+
+
+@dataclass(frozen=True)
+class AltmapConfig:
+    """The constant part of struct vmem_altmap: ``base_pfn``, ``reserve``, ``free``."""
+
+    base_pfn: int
+    reserve: int
+    free: int
+
+    def offset(self) -> int:
+        """vmem_altmap_offset(): pfns from base where pfn_to_page() is valid (reserve + free)."""
+        return self.reserve + self.free
+
+
+@dataclass(frozen=True)
+class PgmapConfig:
+    """What a driver fills into struct dev_pagemap; ``res`` is inclusive like struct resource."""
+
+    dev_name: str
+    type: MemoryType
+    res_start: int
+    res_end: int
+    ref_name: str
+    altmap: AltmapConfig | None = None
+
+    @property
+    def altmap_valid(self) -> bool:
+        return self.altmap is not None
+
+    @property
+    def res_size(self) -> int:
+        return self.res_end - self.res_start + 1
+
+    def pfn_first(self) -> int:
+        """pfn_first(): ``PHYS_PFN(res.start)``, plus vmem_altmap_offset() if altmap_valid."""
+        pfn = self.res_start >> PAGE_SHIFT
+        return pfn + self.altmap.offset() if self.altmap is not None else pfn
+
+    def pfn_end(self) -> int:
+        """pfn_end(): ``(res.start + resource_size(res)) >> PAGE_SHIFT`` (exclusive)."""
+        return (self.res_start + self.res_size) >> PAGE_SHIFT
+
+
+@dataclass(frozen=True)
+class Pgmap:
+    """A handle kernel code holds: the pgmap's number in the memory state and its config."""
+
+    id: int
+    cfg: PgmapConfig
+
+
+@dataclass
+class PercpuRef:
+    """A percpu_ref: count (the initial reference included), live/dead, gets and puts."""
+
+    name: str
+    count: int = 1
+    live: bool = True
+    gets: int = 0
+    puts: int = 0
+
+    def get_many(self, n: int) -> None:
+        self.count += n
+        self.gets += n
+
+    def put_many(self, n: int) -> None:
+        self.count -= n
+        self.puts += n
+
+
+@dataclass
+class VmemAltmap:
+    """The mutable part of struct vmem_altmap: what the vmemmap allocator has used."""
+
+    cfg: AltmapConfig
+    align: int = 0
+    alloc: int = 0
+
+
+@dataclass
+class DevPagemap:
+    id: int
+    cfg: PgmapConfig
+    nid: int
+    ref: PercpuRef
+    altmap: VmemAltmap | None = None
+
+
+@dataclass
+class PfnIndex:
+    """pfn -> pgmap id, with the number of entries the kernel stored."""
+
+    name: str
+    kind: str
+    entries: int = 0
+    _map: RunMap[int | None] = field(default_factory=lambda: RunMap(None, 1 << 52))
+
+    def lookup(self, pfn: int) -> int | None:
+        return self._map.get(pfn)
+
+    def assign(self, lo: int, hi: int, pgmap_id: int | None, entries: int) -> None:
+        self._map.assign(lo, hi, pgmap_id)
+        self.entries += entries
+
+    def runs(self) -> Iterator[tuple[int, int, int | None]]:
+        return self._map.runs()
+
+
+PGMAP_INDEX = "pgmap"
+HMM_DEVMEM_INDEX = "hmm_devmem"
+
+
+def order_at(res_start_pfn: int, nr_pages: int, pgoff: int) -> int | None:
+    """order_at() of kernel/memremap.c (v4.18): the largest aligned power-of-two chunk
+    available at ``pgoff`` of the resource, or None at its end."""
+    if pgoff == nr_pages:
+        return None
+    remaining = nr_pages - pgoff
+    mask = (res_start_pfn + pgoff) | (1 << (remaining.bit_length() - 1))
+    return (mask & -mask).bit_length() - 1
+
+
+def foreach_order_pgoff(res_start_pfn: int, nr_pages: int) -> Iterator[tuple[int, int]]:
+    """The (order, pgoff) chunks ``foreach_order_pgoff`` inserts into pgmap_radix."""
+    pgoff = 0
+    while (order := order_at(res_start_pfn, nr_pages, pgoff)) is not None:
+        yield order, pgoff
+        pgoff += 1 << order

@@ -1,0 +1,73 @@
+"""mem_section state (spec §1.5), kept as runs over section numbers.
+
+A section is 128 MiB (32768 pfns). Its state bits are SECTION_MARKED_PRESENT,
+SECTION_HAS_MEM_MAP, SECTION_IS_ONLINE (v4.13+), SECTION_IS_EARLY (v5.3+) and
+SECTION_TAINT_ZONE_DEVICE (v5.12+). memmapsim also records where the section's memmap
+lives — boot memblock, node RAM, or a device's altmap — as the section's *backing*,
+without the exact altmap pfn (which is computable), so that a 3 TiB device stays one run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import IntFlag
+
+from memmapsim.model.runmap import RunMap
+from memmapsim.units import PFN_SECTION_SHIFT, pfn_to_section_nr
+
+
+class SectionFlag(IntFlag):
+    NONE = 0
+    MARKED_PRESENT = 1 << 0
+    HAS_MEM_MAP = 1 << 1
+    IS_ONLINE = 1 << 2
+    IS_EARLY = 1 << 3
+    TAINT_ZONE_DEVICE = 1 << 4
+
+
+@dataclass(frozen=True, slots=True)
+class SectionState:
+    flags: SectionFlag = SectionFlag.NONE
+    nid: int | None = None
+    backing: str = "none"
+    """Where the memmap lives: "none", "boot", "ram:<nid>" or "altmap:<pgmap id>"."""
+
+    def with_flags(self, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE) -> SectionState:
+        return replace(self, flags=(self.flags | add) & ~clear)
+
+
+NO_SECTION = SectionState()
+SECTION_LIMIT = 1 << (52 - 12 - PFN_SECTION_SHIFT + 1)
+
+
+class SectionMap:
+    """All mem_sections, indexed by section number."""
+
+    def __init__(self) -> None:
+        self._map: RunMap[SectionState] = RunMap(NO_SECTION, SECTION_LIMIT)
+
+    def get(self, section_nr: int) -> SectionState:
+        return self._map.get(section_nr)
+
+    def of_pfn(self, pfn: int) -> SectionState:
+        return self._map.get(pfn_to_section_nr(pfn))
+
+    def assign(self, lo: int, hi: int, state: SectionState) -> None:
+        self._map.assign(lo, hi, state)
+
+    def update(self, lo: int, hi: int, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE) -> None:
+        self._map.update(lo, hi, lambda s: s.with_flags(add, clear))
+
+    def runs(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int, SectionState]]:
+        return self._map.runs(lo, hi)
+
+    def first_with(self, lo: int, hi: int, flag: SectionFlag) -> int | None:
+        return self._map.first_match(lo, hi, lambda s: bool(s.flags & flag))
+
+    def valid_section(self, pfn: int) -> bool:
+        """valid_section(): the section has a memmap (SECTION_HAS_MEM_MAP)."""
+        return bool(self.of_pfn(pfn).flags & SectionFlag.HAS_MEM_MAP)
+
+    def online_section(self, pfn: int) -> bool:
+        return bool(self.of_pfn(pfn).flags & SectionFlag.IS_ONLINE)

@@ -1,0 +1,169 @@
+"""Run a scenario on a kernel: build the machine's memory state, probe every device in
+order with the in-order engine, check invariants, and summarize per device.
+
+A probe that the kernel refuses (its code path returns an error) makes the scenario
+invalid for that kernel: :func:`simulate` raises :class:`InputError` quoting the
+kernel's own message, so nothing half-initialized is ever reported as a result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_classes
+from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
+from memmapsim.config.scenario import Scenario
+from memmapsim.engine.apply import LogLine
+from memmapsim.engine.inorder import EffectRecord, InOrderEngine
+from memmapsim.errors import InputError
+from memmapsim.kernel.errno import errname
+from memmapsim.kernel.kernel import BootConfig, Kernel
+from memmapsim.kernel.nvdimm import Namespace, probe
+from memmapsim.kernel.versions import KernelSpecError, parse_kernel
+from memmapsim.model.memmap import DenseMemmap, Memmap, RunsMemmap
+from memmapsim.model.memory import MemoryState
+from memmapsim.model.page import PassKind
+from memmapsim.model.pgmap import HMM_DEVMEM_INDEX, PGMAP_INDEX, DevPagemap, PfnIndex
+from memmapsim.model.resource import PERSISTENT_MEMORY, SYSTEM_RAM, Resource
+from memmapsim.model.section import SectionFlag, SectionState
+from memmapsim.model.zone import PgData
+from memmapsim.units import PAGE_SHIFT, SECTION_ALIGN_DOWN, SECTION_ALIGN_UP, pfn_to_section_nr
+
+
+def namespaces(sc: Scenario) -> list[Namespace]:
+    return [
+        Namespace(i, d.name, d.kind, d.node, d.start, d.size, d.memmap, d.align)
+        for i, d in enumerate(sc.devices)
+    ]
+
+
+def resolve_kernel(sc: Scenario, spec: str | None) -> Kernel:
+    """The kernel to run: ``spec`` (from the command line) or the scenario's own."""
+    cfg = BootConfig(sc.knobs.debug_vm, sc.knobs.vm_debug, sc.knobs.hz)
+    text = spec if spec is not None else sc.kernel
+    try:
+        return parse_kernel(text, cfg)
+    except KernelSpecError as e:
+        where = ("--kernel", None) if spec is not None else (sc.source, "kernel")
+        raise InputError(where[0], where[1], str(e)) from None
+
+
+def dense_windows(sc: Scenario) -> list[tuple[int, int]]:
+    """The pfn windows the dense backend must hold: each device's section-aligned span."""
+    return [
+        (SECTION_ALIGN_DOWN(d.start >> PAGE_SHIFT), SECTION_ALIGN_UP(d.end >> PAGE_SHIFT))
+        for d in sc.devices
+    ]
+
+
+def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
+    """The machine at the point drivers probe: boot memory present and online, device
+    ranges untouched (their struct pages do not exist yet).
+
+    The boot memmap of DRAM is not modelled here; its sections are present, online and
+    backed by "boot" memory, which is what the ZONE_DEVICE paths consult."""
+    memmap: Memmap
+    if backend == "dense":
+        memmap = DenseMemmap(dense_windows(sc))
+    elif backend == "runs":
+        memmap = RunsMemmap()
+    else:
+        raise InputError("--backend", None, f"unknown backend {backend!r} (dense, runs)")
+    iomem: list[Resource] = []
+    for node in sc.machine.nodes:
+        for r in node.dram:
+            iomem.append(Resource(SYSTEM_RAM, r.start, r.end - 1))
+    for d in sc.devices:
+        if d.kind != "device-private" and d.size:
+            iomem.append(Resource(PERSISTENT_MEMORY, d.start, d.end - 1))
+    mem = MemoryState(
+        memmap=memmap,
+        layout=k.layout,
+        pgdats={n.id: PgData.empty(n.id) for n in sc.machine.nodes},
+        iomem=sorted(iomem, key=lambda r: r.start),
+        indexes={
+            PGMAP_INDEX: PfnIndex(PGMAP_INDEX, k.p.pgmap_index),
+            HMM_DEVMEM_INDEX: PfnIndex(HMM_DEVMEM_INDEX, "radix"),
+        },
+    )
+    boot = SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP | SectionFlag.IS_ONLINE
+    for node in sc.machine.nodes:
+        for r in node.dram:
+            lo = pfn_to_section_nr(r.start >> PAGE_SHIFT)
+            hi = pfn_to_section_nr(SECTION_ALIGN_UP(r.end >> PAGE_SHIFT))
+            mem.sections.assign(lo, hi, SectionState(boot, node.id, "boot"))
+            mem.max_pfn = max(mem.max_pfn, r.end >> PAGE_SHIFT)
+    return mem
+
+
+@dataclass
+class DeviceResult:
+    ns: Namespace
+    ret: int
+    pgmap: DevPagemap | None
+    census: list[ClassCensus] = field(default_factory=list)
+    pages_locked: int = 0
+    pages_unlocked: int = 0
+    poisoned_pages: int = 0
+
+    @property
+    def refs_taken(self) -> int:
+        return self.pgmap.ref.gets if self.pgmap else 0
+
+    @property
+    def refs_put_at_release(self) -> int:
+        return pages_put_at_release(self.pgmap) if self.pgmap else 0
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    kernel: Kernel
+    backend: str
+    mem: MemoryState
+    devices: list[DeviceResult]
+    findings: list[Finding]
+    log: list[LogLine]
+    trace: list[EffectRecord]
+
+
+def simulate(sc: Scenario, kernel: str | None = None, backend: str = "runs") -> RunResult:
+    k = resolve_kernel(sc, kernel)
+    mem = build_memory(sc, k, backend)
+    nss = namespaces(sc)
+    names: dict[int, str] = {}
+    engine = InOrderEngine(mem, hz=k.config.hz)
+    result = engine.run((ns.label, probe(k, ns, names)) for ns in nss)
+    for i, (ns, th) in enumerate(zip(nss, result.threads, strict=True)):
+        if th.ret:
+            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, th.ret, result.log))
+    by_label = {pg.cfg.dev_name: pg for pg in mem.pgmaps}
+    devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
+    labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
+    findings = check_all(mem, labels, k.p.zone_device_deferred, k.p.section_tail_init)
+    return RunResult(sc, k, backend, mem, devices, findings, result.log, result.trace)
+
+
+def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
+    said = [ln.text for ln in log if ln.thread == ns.label and ln.level != "debug"]
+    said += [ln.text for ln in log if ln.thread == ns.label and ln.level == "debug"]
+    quote = f'"{said[0]}"' if said else "(the kernel prints nothing)"
+    return f"kernel {k.name} refuses {ns.label} ({errname(ret)}): {quote}"
+
+
+def _device_result(mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None) -> DeviceResult:
+    res = DeviceResult(ns, 0, pgmap)
+    if pgmap is None:
+        return res
+    res.census = [census(mem.memmap, c) for c in pfn_classes(pgmap.cfg)]
+    lo, hi = aligned_span(pgmap.cfg)
+    locked: Counter[bool] = Counter()
+    for s, e, rec in mem.memmap.runs(lo, hi):
+        for p in rec.history:
+            if p.kind is PassKind.INIT:
+                locked[p.locked] += e - s
+            else:
+                res.poisoned_pages += e - s
+    res.pages_locked, res.pages_unlocked = locked[True], locked[False]
+    return res
