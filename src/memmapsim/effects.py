@@ -277,5 +277,3 @@ class InitPages(Effect):
     @property
     def nr_pages(self) -> int:
         return self.hi - self.lo
-
-

@@ -40,7 +40,9 @@ TiB = 1 << 40
 PiB = 1 << 50
 
 _SUFFIX = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": PiB}
-_SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*(?:\.[0-9]+)?)\s*([KMGTP]?)(?:i?B)?\s*$")
+_SIZE_RE = re.compile(
+    r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*(?:\.[0-9]+)?)\s*([KMGTP]?)(?:i?B)?\s*$"
+)
 
 
 class SizeError(ValueError):
@@ -62,16 +64,18 @@ def parse_size(text: str | int) -> int:
     m = _SIZE_RE.match(text)
     if not m:
         raise SizeError(f"cannot parse size {text!r} (examples: 3T, 128M, 0x1_0000_0000)")
-    num, suffix = m.group(1), m.group(2).upper()
+    num: str = m.group(1)
+    suffix: str = m.group(2).upper()
     mult = _SUFFIX[suffix]
     if num.lower().startswith("0x"):
         return int(num.replace("_", ""), 16) * mult
     if "." in num:
         whole, frac = num.replace("_", "").split(".")
-        value = (int(whole) * 10 ** len(frac) + int(frac)) * mult
-        if value % 10 ** len(frac):
+        scale = int("1" + "0" * len(frac))
+        value = (int(whole) * scale + int(frac)) * mult
+        if value % scale:
             raise SizeError(f"size {text!r} is not a whole number of bytes")
-        return value // 10 ** len(frac)
+        return value // scale
     return int(num.replace("_", "")) * mult
 
 
@@ -132,5 +136,5 @@ def resource_str(start: int, end_inclusive: int, flags: int = 0x200) -> str:
 
 
 def resource_str_R(start: int, end_inclusive: int) -> str:
-    """The kernel's ``%pR`` rendering of a memory resource (decoded flags): ``[mem 0x...-0x...]``."""
+    """The kernel's ``%pR`` rendering of a memory resource: ``[mem 0x...-0x...]``."""
     return f"[mem {start:#010x}-{end_inclusive:#010x}]"

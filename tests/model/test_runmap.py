@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -55,5 +57,5 @@ def test_matches_a_dict_and_stays_canonical(seq: list[tuple[str, int, int, int]]
     assert [m.get(i) for i in range(LIMIT)] == oracle
     runs = list(m.runs())
     assert runs[0][0] == 0 and runs[-1][1] == LIMIT
-    for (_s1, e1, v1), (s2, _e2, v2) in zip(runs, runs[1:], strict=False):
+    for (_s1, e1, v1), (s2, _e2, v2) in itertools.pairwise(runs):
         assert e1 == s2 and v1 != v2  # contiguous and maximal

@@ -25,7 +25,7 @@ from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import DevPagemap, MemoryType
 from memmapsim.model.structpage import Word, describe_word
-from memmapsim.units import PAGEBLOCK_ORDER, PAGE_SHIFT
+from memmapsim.units import PAGE_SHIFT, PAGEBLOCK_ORDER
 
 MAX_RANGES = 8
 """Findings list at most this many pfn ranges (and say how many there were)."""
@@ -163,7 +163,9 @@ def check_device_pages(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[
     res_lo, res_hi = cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
     skip = PfnClass("altmap_reserve", 0, 0)
     if cfg.altmap is not None:
-        skip = PfnClass("altmap_reserve", cfg.altmap.base_pfn, cfg.altmap.base_pfn + cfg.altmap.reserve)
+        skip = PfnClass(
+            "altmap_reserve", cfg.altmap.base_pfn, cfg.altmap.base_pfn + cfg.altmap.reserve
+        )
     classes = {c.key: c for c in pfn_classes(cfg)}
     bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for lo, hi, rec in mem.memmap.runs(max(res_lo, skip.hi), res_hi):

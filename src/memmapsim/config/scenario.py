@@ -28,6 +28,7 @@ consistency; what the *kernel* would refuse is found by running the kernel's own
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -238,7 +239,7 @@ def check_machine(sc: Scenario) -> None:
                 "device-private memory is not CPU-addressable: its memmap must be in ram",
             )
         ranges.append((d.start, d.end, fld))
-    for start, end, fld in ranges:
+    for _start, end, fld in ranges:
         if end > limit:
             paging = "5-level" if sc.machine.five_level_paging else "4-level"
             hint = "" if sc.machine.five_level_paging else "; set machine.five_level_paging = true"
@@ -249,6 +250,6 @@ def check_machine(sc: Scenario) -> None:
                 f"that {paging} paging maps (MAX_PHYSMEM_BITS={sc.machine.max_physmem_bits}){hint}",
             )
     dram = sorted((s, e, f) for s, e, f in ranges if f.startswith("machine"))
-    for (_s1, e1, f1), (s2, _e2, f2) in zip(dram, dram[1:], strict=False):
+    for (_s1, e1, f1), (s2, _e2, f2) in itertools.pairwise(dram):
         if s2 < e1:
             raise InputError(src, f2, f"overlaps {f1}")

@@ -9,7 +9,14 @@ EEXIST = 17
 ENODEV = 19
 EINVAL = 22
 
-NAMES = {ENXIO: "ENXIO", ENOMEM: "ENOMEM", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV", EINVAL: "EINVAL"}
+NAMES = {
+    ENXIO: "ENXIO",
+    ENOMEM: "ENOMEM",
+    EBUSY: "EBUSY",
+    EEXIST: "EEXIST",
+    ENODEV: "ENODEV",
+    EINVAL: "EINVAL",
+}
 
 
 def errname(err: int) -> str:

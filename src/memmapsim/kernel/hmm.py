@@ -65,9 +65,7 @@ def hmm_devmem_pages_create(
     yield Release(HMM_DEVMEM_LOCK)
     if dup is not None:
         other = names.get(dup, f"pgmap#{dup}")
-        yield Printk(
-            "err", dev.fmt(f"hmm_devmem_pages_create: collides with mapping for {other}")
-        )
+        yield Printk("err", dev.fmt(f"hmm_devmem_pages_create: collides with mapping for {other}"))
         return -EBUSY
 
     nid = dev.nid

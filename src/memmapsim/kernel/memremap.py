@@ -119,8 +119,12 @@ def devm_memremap_pages(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
     error = yield from arch_add_memory(k, nid, align_start, align_size, altmap, pgmap.id)
     if not error:
         yield from move_pfn_range_to_zone(
-            k, nid, ZoneType.ZONE_DEVICE, align_start >> PAGE_SHIFT,
-            align_size >> PAGE_SHIFT, altmap,
+            k,
+            nid,
+            ZoneType.ZONE_DEVICE,
+            align_start >> PAGE_SHIFT,
+            align_size >> PAGE_SHIFT,
+            altmap,
         )
     yield from mem_hotplug_done()
     if error:

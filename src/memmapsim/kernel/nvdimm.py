@@ -36,15 +36,13 @@ from memmapsim.units import (
     ALIGN,
     ALIGN_DOWN,
     IS_ALIGNED,
-    KiB,
-    PAGE_SHIFT,
     PAGE_SIZE,
-    PAGES_PER_SECTION,
     PHYS_PFN,
     SECTION_ALIGN_DOWN,
     SECTION_ALIGN_UP,
     SECTION_SIZE,
     STRUCT_PAGE_SIZE,
+    KiB,
     resource_str_R,
 )
 
@@ -155,9 +153,7 @@ def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Printk | None:
     """``__nvdimm_setup_pfn``'s "number of pfns truncated" check (PMEM mode)."""
     npfns = SECTION_ALIGN_UP((cfg.res_size - sb.dataoff) // PAGE_SIZE)
     if sb.npfns > npfns:
-        return Printk(
-            "info", ns.device.fmt(f"number of pfns truncated from {sb.npfns} to {npfns}")
-        )
+        return Printk("info", ns.device.fmt(f"number of pfns truncated from {sb.npfns} to {npfns}"))
     return None
 
 
@@ -262,9 +258,7 @@ def probe(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
     else:
         ret = yield from hmm_devmem_add(k, ns, names)
     if ret in (-ENODEV, -ENXIO):
-        yield Printk(
-            "debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}"
-        )
+        yield Printk("debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}")
     elif ret:
         yield Printk(
             "warning", f"{ns.device.driver}: probe of {ns.device.name} failed with error {ret}"

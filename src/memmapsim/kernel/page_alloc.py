@@ -113,9 +113,7 @@ def percpu_ref_get_op() -> PageOp:
     return PageOp("percpu_ref_get", "percpu_ref_get", (), ref_get=1)
 
 
-def memmap_init_zone_section_tail(
-    k: Kernel, end_pfn: int, zone: ZoneType, nid: int
-) -> Gen[None]:
+def memmap_init_zone_section_tail(k: Kernel, end_pfn: int, zone: ZoneType, nid: int) -> Gen[None]:
     """The loop at the end of ``memmap_init_zone`` (under CONFIG_SPARSEMEM) that gives every
     pfn from ``end_pfn`` up to the next section boundary a plain ``__init_single_page``:
     no PG_reserved, no migratetype, no cond_resched.
@@ -128,9 +126,7 @@ def memmap_init_zone_section_tail(
     """
     tail_end = SECTION_ALIGN_UP(end_pfn)
     if tail_end > end_pfn:
-        work = PageWork(
-            "memmap_init_zone (section tail)", (init_single_page(k.layout, zone, nid),)
-        )
+        work = PageWork("memmap_init_zone (section tail)", (init_single_page(k.layout, zone, nid),))
         yield InitPages(end_pfn, tail_end, work)
 
 

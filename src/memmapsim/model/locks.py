@@ -9,10 +9,10 @@ them on behalf of simulated threads. ``mem_hotplug_lock`` is a percpu rw-semapho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class LockKind(str, Enum):
+class LockKind(StrEnum):
     PERCPU_RWSEM = "percpu-rwsem"
     MUTEX = "mutex"
     SPINLOCK = "spinlock"
@@ -20,7 +20,7 @@ class LockKind(str, Enum):
     RCU = "rcu"
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     WRITE = "W"
     READ = "R"
 

@@ -9,7 +9,7 @@ says" can be checked on the final state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from memmapsim.model.pageflags import PageFlagsLayout
 from memmapsim.model.structpage import (
@@ -27,7 +27,7 @@ from memmapsim.model.structpage import (
 )
 
 
-class PassKind(str, Enum):
+class PassKind(StrEnum):
     INIT = "init"  # a pass that writes struct page fields (__init_single_page, pgmap loop)
     POISON = "poison"  # DEBUG_VM memset(0xFF) of the memmap
 

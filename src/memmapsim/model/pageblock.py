@@ -15,7 +15,6 @@ from enum import IntEnum
 from memmapsim.model.runmap import RunMap
 from memmapsim.units import PAGEBLOCK_ORDER
 
-
 STALE_USEMAP = -1
 """A pageblock whose usemap bits were never written: v4.18-v5.2 kmalloc the hot-added
 usemap without zeroing it (v5.3's ``usage`` is kzalloc'ed)."""

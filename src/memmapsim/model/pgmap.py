@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from memmapsim.model.runmap import RunMap
 from memmapsim.units import PAGE_SHIFT
 
 
-class MemoryType(str, Enum):
+class MemoryType(StrEnum):
     """enum memory_type (v4.18: PRIVATE = 1, PUBLIC, FS_DAX; device-dax leaves 0)."""
 
     UNSET = "0"

@@ -33,7 +33,9 @@ class SectionState:
     backing: str = "none"
     """Where the memmap lives: "none", "boot", "ram:<nid>" or "altmap:<pgmap id>"."""
 
-    def with_flags(self, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE) -> SectionState:
+    def with_flags(
+        self, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE
+    ) -> SectionState:
         return replace(self, flags=(self.flags | add) & ~clear)
 
 
@@ -56,7 +58,13 @@ class SectionMap:
     def assign(self, lo: int, hi: int, state: SectionState) -> None:
         self._map.assign(lo, hi, state)
 
-    def update(self, lo: int, hi: int, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE) -> None:
+    def update(
+        self,
+        lo: int,
+        hi: int,
+        add: SectionFlag = SectionFlag.NONE,
+        clear: SectionFlag = SectionFlag.NONE,
+    ) -> None:
         self._map.update(lo, hi, lambda s: s.with_flags(add, clear))
 
     def runs(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int, SectionState]]:

@@ -1,0 +1,1 @@
+"""Reports: JSON for machines, tables for people (DESIGN.md top layer)."""

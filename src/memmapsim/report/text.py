@@ -1,0 +1,124 @@
+"""Tables for people (rich): one run, or several kernels side by side."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from memmapsim.check.classes import ClassCensus
+from memmapsim.simulate import DeviceResult, RunResult
+
+
+def passes_text(c: ClassCensus) -> str:
+    parts = []
+    for hist, pages in c.histories:
+        desc = "0" if not hist else f"{len(hist)}: " + ", then ".join(p.label() for p in hist)
+        parts.append(desc if c.uniform else f"{desc} [{pages} pages]")
+    return "\n".join(parts)
+
+
+def _device_header(d: DeviceResult) -> str:
+    ns = d.ns
+    head = f"{ns.label}: {ns.kind}, node {ns.nid}, {ns.device.name}, memmap on {ns.memmap}"
+    if d.pgmap is not None and d.pgmap.altmap is not None:
+        a = d.pgmap.altmap.cfg
+        head += f", altmap base {a.base_pfn:#x} reserve {a.reserve} free {a.free}"
+    return head
+
+
+def print_run(r: RunResult, console: Console) -> None:
+    console.print(f"[bold]{r.scenario.name}[/bold] on kernel [bold]{r.kernel.name}[/bold]")
+    for d in r.devices:
+        t = Table(title=_device_header(d), title_justify="left", show_lines=False)
+        t.add_column("pfn class")
+        t.add_column("pfns", no_wrap=True)
+        t.add_column("pages", justify="right")
+        t.add_column("init passes")
+        for c in d.census:
+            t.add_row(
+                c.cls.label, f"{c.cls.lo:#x}-{c.cls.hi:#x}", f"{c.cls.pages:,}", passes_text(c)
+            )
+        console.print(t)
+        console.print(
+            f"  pages initialised under mem_hotplug_lock: {d.pages_locked:,}; "
+            f"outside it: {d.pages_unlocked:,}; poisoned: {d.poisoned_pages:,}"
+        )
+        console.print(
+            f"  pgmap references taken: {d.refs_taken:,}; put at release: {d.refs_put_at_release:,}"
+        )
+    print_log_and_findings(r, console)
+
+
+def print_log_and_findings(r: RunResult, console: Console) -> None:
+    if r.log:
+        console.print("[bold]kernel log[/bold]")
+        for ln in r.log:
+            console.print(f"  <{ln.level}> {ln.text}", markup=False, highlight=False)
+    console.print(f"[bold]findings[/bold] ({len(r.findings)})")
+    for f in r.findings:
+        ranges = ", ".join(f"{lo:#x}-{hi:#x}" for lo, hi in f.ranges[:3])
+        more = f" (+{len(f.ranges) - 3} more)" if len(f.ranges) > 3 else ""
+        console.print(
+            f"  {f.invariant} {f.device}: {f.message} [pfns {ranges}{more}]",
+            markup=False,
+            highlight=False,
+        )
+
+
+def print_compare(runs: list[RunResult], console: Console) -> None:
+    """Per device, the pfn-class table with one column of init passes per kernel."""
+    first = runs[0]
+    console.print(
+        f"[bold]{first.scenario.name}[/bold]: "
+        + " vs ".join(f"[bold]{r.kernel.name}[/bold]" for r in runs)
+    )
+    for i, d in enumerate(first.devices):
+        same = [j for j in range(len(first.devices)) if _same_layout(first.devices[j], d)]
+        if same[0] != i:
+            continue
+        t = Table(title=_group_header([first.devices[j] for j in same]), title_justify="left")
+        t.add_column("pfn class")
+        t.add_column("pages", justify="right")
+        for r in runs:
+            t.add_column(r.kernel.name)
+        for ci, c in enumerate(d.census):
+            t.add_row(
+                c.cls.label,
+                f"{c.cls.pages:,}",
+                *(passes_text(r.devices[i].census[ci]) for r in runs),
+            )
+        t.add_section()
+        t.add_row(
+            "pages initialised under the lock",
+            "",
+            *(f"{r.devices[i].pages_locked:,}" for r in runs),
+        )
+        t.add_row(
+            "pages initialised outside it", "", *(f"{r.devices[i].pages_unlocked:,}" for r in runs)
+        )
+        t.add_row("pgmap references taken", "", *(f"{r.devices[i].refs_taken:,}" for r in runs))
+        t.add_row(
+            "findings", "", *(str(sum(f.device == d.ns.label for f in r.findings)) for r in runs)
+        )
+        console.print(t)
+
+
+def _group_header(devs: list[DeviceResult]) -> str:
+    if len(devs) == 1:
+        return _device_header(devs[0])
+    d = devs[0]
+    names = ", ".join(f"{x.ns.label} (node {x.ns.nid})" for x in devs)
+    head = f"{names}: {d.ns.kind}, memmap on {d.ns.memmap}"
+    if d.pgmap is not None and d.pgmap.altmap is not None:
+        a = d.pgmap.altmap.cfg
+        head += f", altmap reserve {a.reserve} free {a.free} each"
+    return head
+
+
+def _same_layout(a: DeviceResult, b: DeviceResult) -> bool:
+    return (
+        a.ns.kind == b.ns.kind
+        and a.ns.size == b.ns.size
+        and a.ns.memmap == b.ns.memmap
+        and [c.cls.pages for c in a.census] == [c.cls.pages for c in b.census]
+    )
