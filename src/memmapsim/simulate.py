@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_classes
+from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_classes, res_pfns
 from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
 from memmapsim.config.scenario import Scenario
 from memmapsim.engine.apply import LogLine
@@ -146,9 +146,11 @@ def simulate(sc: Scenario, kernel: str | None = None, backend: str = "runs") -> 
 
 
 def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
-    said = [ln.text for ln in log if ln.thread == ns.label and ln.level != "debug"]
-    said += [ln.text for ln in log if ln.thread == ns.label and ln.level == "debug"]
-    quote = f'"{said[0]}"' if said else "(the kernel prints nothing)"
+    """The kernel's own words for a refused probe: what the thread printed at warning
+    level or above, else its debug lines (dev_dbg, pr_debug are off by default)."""
+    mine = [ln for ln in log if ln.thread == ns.label]
+    said = [ln.text for ln in mine if ln.level != "debug"] or [ln.text for ln in mine]
+    quote = "; ".join(f'"{t}"' for t in said) if said else "(the kernel prints nothing)"
     return f"kernel {k.name} refuses {ns.label} ({errname(ret)}): {quote}"
 
 
@@ -156,7 +158,8 @@ def _device_result(mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None) ->
     res = DeviceResult(ns, 0, pgmap)
     if pgmap is None:
         return res
-    res.census = [census(mem.memmap, c) for c in pfn_classes(pgmap.cfg)]
+    others = [res_pfns(p.cfg) for p in mem.pgmaps if p.id != pgmap.id]
+    res.census = [census(mem.memmap, c) for c in pfn_classes(pgmap.cfg, others)]
     lo, hi = aligned_span(pgmap.cfg)
     locked: Counter[bool] = Counter()
     for s, e, rec in mem.memmap.runs(lo, hi):

@@ -13,11 +13,15 @@ For a device whose section-aligned span is ``[A, B)`` and whose namespace (``res
 - ``data``: the remaining data pfns of ``res``;
 - ``padding_before`` / ``padding_after``: pfns of the aligned span outside ``res``
   (``padding_before`` only without an altmap; with one it is inside the reserve).
+
+Before v5.3 two devices can share a section; a pfn inside another device's ``res``
+belongs to that device, so a class is clipped to the pfns no other device owns.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memmapsim.model.memmap import Memmap
@@ -34,12 +38,13 @@ CLASS_LABELS = {
     "padding_after": "section padding beyond the namespace",
 }
 
+Ranges = tuple[tuple[int, int], ...]
+
 
 @dataclass(frozen=True)
 class PfnClass:
     key: str
-    lo: int
-    hi: int
+    ranges: Ranges
 
     @property
     def label(self) -> str:
@@ -47,7 +52,15 @@ class PfnClass:
 
     @property
     def pages(self) -> int:
-        return self.hi - self.lo
+        return sum(hi - lo for lo, hi in self.ranges)
+
+    @property
+    def lo(self) -> int:
+        return self.ranges[0][0]
+
+    @property
+    def hi(self) -> int:
+        return self.ranges[-1][1]
 
 
 def aligned_span(cfg: PgmapConfig) -> tuple[int, int]:
@@ -55,24 +68,50 @@ def aligned_span(cfg: PgmapConfig) -> tuple[int, int]:
     return SECTION_ALIGN_DOWN(cfg.res_start >> PAGE_SHIFT), SECTION_ALIGN_UP(cfg.pfn_end())
 
 
-def pfn_classes(cfg: PgmapConfig) -> list[PfnClass]:
-    """The non-empty classes of a device, in pfn order."""
+def res_pfns(cfg: PgmapConfig) -> tuple[int, int]:
+    return cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
+
+
+def subtract(lo: int, hi: int, holes: Sequence[tuple[int, int]]) -> Ranges:
+    """``[lo, hi)`` minus the ``holes``."""
+    out: list[tuple[int, int]] = []
+    pos = lo
+    for hlo, hhi in sorted(holes):
+        if hhi <= pos or hlo >= hi:
+            continue
+        if hlo > pos:
+            out.append((pos, hlo))
+        pos = max(pos, hhi)
+    if pos < hi:
+        out.append((pos, hi))
+    return tuple(out)
+
+
+def pfn_classes(cfg: PgmapConfig, others: Sequence[tuple[int, int]] = ()) -> list[PfnClass]:
+    """The non-empty classes of a device, in pfn order; ``others`` are the res pfn ranges
+    of the other devices, which are not this device's."""
     span_lo, span_hi = aligned_span(cfg)
-    res_lo, res_hi = cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
-    out: list[PfnClass] = []
+    res_lo, res_hi = res_pfns(cfg)
+    raw: list[tuple[str, int, int]] = []
     if cfg.altmap is not None:
         base = cfg.altmap.base_pfn
         data_lo = base + cfg.altmap.offset()
-        out.append(PfnClass("altmap_reserve", base, base + cfg.altmap.reserve))
-        out.append(PfnClass("altmap_free", base + cfg.altmap.reserve, data_lo))
         tail_hi = min(SECTION_ALIGN_UP(data_lo), res_hi)
-        out.append(PfnClass("data_section_tail", data_lo, tail_hi))
-        out.append(PfnClass("data", tail_hi, res_hi))
+        raw += [
+            ("altmap_reserve", base, base + cfg.altmap.reserve),
+            ("altmap_free", base + cfg.altmap.reserve, data_lo),
+            ("data_section_tail", data_lo, tail_hi),
+            ("data", tail_hi, res_hi),
+        ]
     else:
-        out.append(PfnClass("padding_before", span_lo, res_lo))
-        out.append(PfnClass("data", res_lo, res_hi))
-    out.append(PfnClass("padding_after", res_hi, span_hi))
-    return [c for c in out if c.pages > 0]
+        raw += [("padding_before", span_lo, res_lo), ("data", res_lo, res_hi)]
+    raw.append(("padding_after", res_hi, span_hi))
+    out = []
+    for key, lo, hi in raw:
+        ranges = subtract(lo, hi, others)
+        if ranges:
+            out.append(PfnClass(key, ranges))
+    return out
 
 
 @dataclass(frozen=True)
@@ -89,7 +128,8 @@ class ClassCensus:
 
 def census(memmap: Memmap, cls: PfnClass) -> ClassCensus:
     counts: Counter[tuple[PassRecord, ...]] = Counter()
-    for lo, hi, rec in memmap.runs(cls.lo, cls.hi):
-        counts[rec.init_passes] += hi - lo
+    for lo, hi in cls.ranges:
+        for s, e, rec in memmap.runs(lo, hi):
+            counts[rec.init_passes] += e - s
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
     return ClassCensus(cls, tuple(ordered))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from memmapsim.check.classes import PfnClass, aligned_span, pfn_classes
+from memmapsim.check.classes import aligned_span, pfn_classes, res_pfns, subtract
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PageView
 from memmapsim.model.pageblock import MigrateType
@@ -25,7 +25,7 @@ from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import DevPagemap, MemoryType
 from memmapsim.model.structpage import Word, describe_word
-from memmapsim.units import PAGE_SHIFT, PAGEBLOCK_ORDER
+from memmapsim.units import PAGEBLOCK_ORDER
 
 MAX_RANGES = 8
 """Findings list at most this many pfn ranges (and say how many there were)."""
@@ -80,17 +80,24 @@ def expected_passes(key: str, deferred: bool, section_tail: bool) -> int:
 
 
 def check_passes(
-    mem: MemoryState, pgmap: DevPagemap, label: str, deferred: bool, section_tail: bool
+    mem: MemoryState,
+    pgmap: DevPagemap,
+    label: str,
+    others: list[tuple[int, int]],
+    deferred: bool,
+    section_tail: bool,
 ) -> list[Finding]:
     out: list[Finding] = []
-    for cls in pfn_classes(pgmap.cfg):
+    for cls in pfn_classes(pgmap.cfg, others):
         limit = expected_passes(cls.key, deferred, section_tail)
         by_history: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for lo, hi, rec in mem.memmap.runs(cls.lo, cls.hi):
-            passes = rec.init_passes
-            if len(passes) > limit:
-                desc = ", then ".join(p.label() for p in passes)
-                by_history[f"{len(passes)} passes: {desc}"].append((lo, hi))
+        for clo, chi in cls.ranges:
+            for lo, hi, rec in mem.memmap.runs(clo, chi):
+                passes = rec.init_passes
+                if len(passes) > limit:
+                    desc = ", then ".join(p.label(who=True) for p in passes)
+                    n = f"{len(passes)} pass" + ("es" if len(passes) > 1 else "")
+                    by_history[f"{n}: {desc}"].append((lo, hi))
         for desc, ranges in by_history.items():
             merged = _merge(ranges)
             out.append(
@@ -110,7 +117,7 @@ def pages_put_at_release(pgmap: DevPagemap) -> int:
     for_each_device_pfn; hmm_devmem_release puts none."""
     if pgmap.cfg.type in (MemoryType.MEMORY_DEVICE_PRIVATE, MemoryType.MEMORY_DEVICE_PUBLIC):
         return 0
-    return pgmap.cfg.pfn_end() - pgmap.cfg.pfn_first()
+    return max(0, pgmap.cfg.pfn_end() - pgmap.cfg.pfn_first())
 
 
 def check_refs(pgmap: DevPagemap, label: str) -> list[Finding]:
@@ -118,7 +125,7 @@ def check_refs(pgmap: DevPagemap, label: str) -> list[Finding]:
     taken, puts = pgmap.ref.gets, pages_put_at_release(pgmap)
     if taken == puts:
         return []
-    lo, hi = pgmap.cfg.pfn_first(), pgmap.cfg.pfn_end()
+    lo, hi = sorted((pgmap.cfg.pfn_first(), pgmap.cfg.pfn_end()))
     if taken < puts:
         count = pgmap.ref.count - puts
         msg = (
@@ -134,13 +141,17 @@ def check_refs(pgmap: DevPagemap, label: str) -> list[Finding]:
     return [Finding("I2", label, ((lo, hi),), hi - lo, msg)]
 
 
-def check_pageblocks(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[Finding]:
+def check_pageblocks(
+    mem: MemoryState, pgmap: DevPagemap, label: str, others: list[tuple[int, int]]
+) -> list[Finding]:
     """I4: every pageblock of the aligned span is MIGRATE_MOVABLE."""
-    span_lo, span_hi = aligned_span(pgmap.cfg)
     bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for lo, hi, mt in mem.pageblocks.runs(span_lo >> PAGEBLOCK_ORDER, span_hi >> PAGEBLOCK_ORDER):
-        if mt != MigrateType.MIGRATE_MOVABLE:
-            bad[describe_pageblock(mt)].append((lo << PAGEBLOCK_ORDER, hi << PAGEBLOCK_ORDER))
+    for slo, shi in subtract(*aligned_span(pgmap.cfg), others):
+        blo, bhi = slo >> PAGEBLOCK_ORDER, (shi + (1 << PAGEBLOCK_ORDER) - 1) >> PAGEBLOCK_ORDER
+        for lo, hi, mt in mem.pageblocks.runs(blo, bhi):
+            if mt != MigrateType.MIGRATE_MOVABLE:
+                pfns = (lo << PAGEBLOCK_ORDER, hi << PAGEBLOCK_ORDER)
+                bad[describe_pageblock(mt)].append(pfns)
     out = []
     for what, ranges in bad.items():
         merged = _merge(ranges)
@@ -160,24 +171,22 @@ def check_pageblocks(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[Fi
 def check_device_pages(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[Finding]:
     """I5: every non-reserve pfn of res is a fully set-up ZONE_DEVICE page of this pgmap."""
     cfg = pgmap.cfg
-    res_lo, res_hi = cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
-    skip = PfnClass("altmap_reserve", 0, 0)
+    res_lo, res_hi = res_pfns(cfg)
     if cfg.altmap is not None:
-        skip = PfnClass(
-            "altmap_reserve", cfg.altmap.base_pfn, cfg.altmap.base_pfn + cfg.altmap.reserve
-        )
-    classes = {c.key: c for c in pfn_classes(cfg)}
+        res_lo = max(res_lo, cfg.altmap.base_pfn + cfg.altmap.reserve)
+    classes = pfn_classes(cfg)
     bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for lo, hi, rec in mem.memmap.runs(max(res_lo, skip.hi), res_hi):
-        page = PageView(lo, rec, mem.layout)
-        problems = _page_problems(page, pgmap)
+    for lo, hi, rec in mem.memmap.runs(res_lo, max(res_lo, res_hi)):
+        problems = _page_problems(PageView(lo, rec, mem.layout), pgmap)
         if problems:
             bad["; ".join(problems)].append((lo, hi))
     out = []
     for what, ranges in bad.items():
         merged = _merge(ranges)
         where = ", ".join(
-            c.label for c in classes.values() if any(lo < c.hi and c.lo < hi for lo, hi in merged)
+            c.label
+            for c in classes
+            if any(lo < chi and clo < hi for lo, hi in merged for clo, chi in c.ranges)
         )
         out.append(Finding("I5", label, merged, _pages(merged), f"{where}: {what}"))
     return out
@@ -209,8 +218,9 @@ def check_all(
     out: list[Finding] = []
     for pgmap in mem.pgmaps:
         label = labels.get(pgmap.id, pgmap.cfg.dev_name)
+        others = [res_pfns(p.cfg) for p in mem.pgmaps if p.id != pgmap.id]
         out += check_refs(pgmap, label)
-        out += check_pageblocks(mem, pgmap, label)
+        out += check_pageblocks(mem, pgmap, label, others)
         out += check_device_pages(mem, pgmap, label)
-        out += check_passes(mem, pgmap, label, deferred, section_tail)
+        out += check_passes(mem, pgmap, label, others, deferred, section_tail)
     return out

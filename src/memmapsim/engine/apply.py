@@ -201,7 +201,7 @@ class Applier:
         mem = self.mem
         plo, phi = lo << PFN_SECTION_SHIFT, hi << PFN_SECTION_SHIFT
         if poison:
-            rec = PassRecord(PassKind.POISON, "sparse_add_one_section", t.hotplug_locked)
+            rec = PassRecord(PassKind.POISON, "sparse_add_one_section", t.hotplug_locked, t.name)
             mem.memmap.apply(plo, phi, POISON_WRITES, rec)
         else:
             mem.memmap.apply(plo, phi, STALE_WRITES)
@@ -244,7 +244,7 @@ class Applier:
         if e.hi <= e.lo:
             return
         work = e.work
-        rec = PassRecord(PassKind.INIT, work.fn, t.hotplug_locked)
+        rec = PassRecord(PassKind.INIT, work.fn, t.hotplug_locked, t.name)
         self.mem.memmap.apply(e.lo, e.hi, work.writes, rec)
         if work.pageblock is not None:
             first = ALIGN(e.lo, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER

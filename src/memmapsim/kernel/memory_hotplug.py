@@ -90,7 +90,8 @@ def add_pages(
     ``update_end_of_memory_vars`` (max_pfn, high_memory), whatever the result."""
     ret = yield from __add_pages(k, nid, start_pfn, nr_pages, altmap, altmap_owner)
     if ret:
-        yield Printk("warning", f"WARNING: add_pages: __add_pages() returned {ret}")
+        # WARN_ON_ONCE(ret): a backtrace headed by the source location, no message.
+        yield Printk("warning", "WARNING: at arch/x86/mm/init_64.c add_pages()")
     yield UpdateEndOfMemoryVars(start_pfn, nr_pages)
     return ret
 

@@ -34,14 +34,17 @@ class PassKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class PassRecord:
-    """One pass over a pfn: which kernel function, and whether mem_hotplug_lock was held."""
+    """One pass over a pfn: which kernel function, run by which thread (the device whose
+    probe ran it), and whether mem_hotplug_lock was held."""
 
     kind: PassKind
     by: str
     locked: bool
+    who: str = ""
 
-    def label(self) -> str:
-        return f"{self.by} ({'locked' if self.locked else 'unlocked'})"
+    def label(self, who: bool = False) -> str:
+        lock = "locked" if self.locked else "unlocked"
+        return f"{self.by} [{self.who}] ({lock})" if who and self.who else f"{self.by} ({lock})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,14 @@ def class_data(c: ClassCensus) -> dict[str, Any]:
         {
             "pages": pages,
             "init_passes": len(hist),
-            "passes": [{"by": p.by, "locked": p.locked} for p in hist],
+            "passes": [{"by": p.by, "thread": p.who, "locked": p.locked} for p in hist],
         }
         for hist, pages in c.histories
     ]
     return {
         "class": c.cls.key,
         "label": c.cls.label,
-        "pfns": [_hex(c.cls.lo), _hex(c.cls.hi)],
+        "pfns": [[_hex(lo), _hex(hi)] for lo, hi in c.cls.ranges],
         "pages": c.cls.pages,
         "init_passes": max(len(hist) for hist, _pages in c.histories),
         "uniform": c.uniform,
