@@ -140,9 +140,15 @@ def page(
     except InputError as e:
         _fail(e)
         return
+    limit = 1 << (result.scenario.machine.max_physmem_bits - 12)
+    if not 0 <= value < limit:
+        _fail(InputError("PFN", None, f"{pfn} is outside the machine's pfns [0, {limit:#x})"))
     mem = result.mem
     view = mem.page(value)
     out: dict[str, Any] = dict(view.fields())
+    section = mem.sections.of_pfn(value)
+    if section.backing == "boot":
+        out["state"] = "boot memory: its struct pages are not modelled (ZONE_DEVICE only)"
     out["pageblock_migratetype"] = mem.pageblocks.get_pfn(value)
     out["history"] = [p.label() for p in view.record.history]
     _emit_json(out)

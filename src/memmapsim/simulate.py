@@ -49,6 +49,11 @@ def resolve_kernel(sc: Scenario, spec: str | None) -> Kernel:
         raise InputError(where[0], where[1], str(e)) from None
 
 
+DENSE_LIMIT_PFNS = 1 << 24
+"""The dense backend holds 72 bytes per pfn; above 16 Mi pfns (64 GiB of device memory,
+1.1 GiB of arrays) it is the wrong tool."""
+
+
 def dense_windows(sc: Scenario) -> list[tuple[int, int]]:
     """The pfn windows the dense backend must hold: each device's section-aligned span."""
     return [
@@ -65,7 +70,16 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
     backed by "boot" memory, which is what the ZONE_DEVICE paths consult."""
     memmap: Memmap
     if backend == "dense":
-        memmap = DenseMemmap(dense_windows(sc))
+        windows = dense_windows(sc)
+        npfns = sum(hi - lo for lo, hi in windows)
+        if npfns > DENSE_LIMIT_PFNS:
+            raise InputError(
+                "--backend",
+                None,
+                f"dense needs {npfns:,} rows ({npfns * 72 / 2**30:.1f} GiB) for {sc.name}; it "
+                f"is the small-scale oracle (up to {DENSE_LIMIT_PFNS:,} pfns): use --backend runs",
+            )
+        memmap = DenseMemmap(windows)
     elif backend == "runs":
         memmap = RunsMemmap()
     else:

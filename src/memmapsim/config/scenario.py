@@ -189,7 +189,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     except ValidationError as e:
         err = e.errors()[0]
         loc = _loc(tuple(err["loc"]))
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif err["type"] == "missing":
@@ -217,6 +217,8 @@ def check_machine(sc: Scenario) -> None:
             ranges.append((r.start, r.end, fld))
     if sc.machine.nr_cpus == 0:
         raise InputError(src, "machine.nodes", "the machine has no CPUs")
+    if not any(n.dram for n in sc.machine.nodes):
+        raise InputError(src, "machine.nodes", "the machine has no DRAM (no node lists dram)")
     limit = 1 << sc.machine.max_physmem_bits
     names: set[str] = set()
     for i, d in enumerate(sc.devices):
