@@ -41,7 +41,8 @@ PiB = 1 << 50
 
 _SUFFIX = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": PiB}
 _SIZE_RE = re.compile(
-    r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*(?:\.[0-9]+)?)\s*([KMGTP]?)(?:i?B)?\s*$"
+    r"^\s*(0[xX][0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*(?:\.[0-9]+)?)\s*"
+    r"(?:([KMGTPkmgtp])(?:iB|B)?|B)?\s*$"
 )
 
 
@@ -65,7 +66,7 @@ def parse_size(text: str | int) -> int:
     if not m:
         raise SizeError(f"cannot parse size {text!r} (examples: 3T, 128M, 0x1_0000_0000)")
     num: str = m.group(1)
-    suffix: str = m.group(2).upper()
+    suffix: str = (m.group(2) or "").upper()
     mult = _SUFFIX[suffix]
     if num.lower().startswith("0x"):
         return int(num.replace("_", ""), 16) * mult

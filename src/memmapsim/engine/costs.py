@@ -115,7 +115,8 @@ def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
             raise InputError(source, f"costs.{key}", "required cost is missing")
     for key in prof.costs:
         if key not in PAGE_COSTS:
-            raise InputError(source, f"costs.{key}", f"unknown cost (known: {', '.join(PAGE_COSTS)})")
+            known = ", ".join(PAGE_COSTS)
+            raise InputError(source, f"costs.{key}", f"unknown cost (known: {known})")
     for key in FIXED_COSTS:
         if key not in prof.fixed_ns:
             raise InputError(source, f"fixed_ns.{key}", "required cost is missing")

@@ -57,8 +57,10 @@ def place(
         node = registration_node if policy == "unbound" else nid
         if node not in topo.nodes_with_cpus():
             # A memory-only node: the work runs where it was queued from.
-            node = registration_node if registration_node in topo.nodes_with_cpus() else (
-                topo.nodes_with_cpus()[0]
+            node = (
+                registration_node
+                if registration_node in topo.nodes_with_cpus()
+                else (topo.nodes_with_cpus()[0])
             )
         cpus = topo.cpus(node)
         i = taken.get(node, 0)

@@ -127,7 +127,9 @@ class DenseMemmap(Memmap):
     def apply(
         self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
     ) -> None:
-        if lo >= hi:
+        if lo > hi:
+            raise IndexError(f"empty range [{lo:#x}, {hi:#x})")
+        if lo == hi:
             return
         w = self._window(lo, hi)
         rows = w.words[lo - w.lo : hi - w.lo]
@@ -160,6 +162,8 @@ class DenseMemmap(Memmap):
         return iter(_coalesce(out))
 
     def _window_runs(self, w: _Window, lo: int, hi: int) -> list[tuple[int, int, PageRecord]]:
+        if lo >= hi:
+            return []
         words = w.words[lo - w.lo : hi - w.lo]
         hist = w.hist[lo - w.lo : hi - w.lo]
         change = np.any(words[1:] != words[:-1], axis=1) | (hist[1:] != hist[:-1])

@@ -108,6 +108,8 @@ class Write:
     value: int
 
     def __post_init__(self) -> None:
+        if self.mask & ~WORD_MASK or self.mask < 0:
+            raise ValueError(f"write mask {self.mask:#x} is not within one 64-bit word")
         if self.value & ~self.mask:
             raise ValueError(f"write value {self.value:#x} outside mask {self.mask:#x}")
 
