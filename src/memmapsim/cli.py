@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,12 +17,14 @@ from rich.table import Table
 
 from memmapsim import __version__
 from memmapsim.config.scenario import builtin_names, load_scenario
+from memmapsim.engine.costs import builtin_profiles, load_profile
 from memmapsim.errors import InputError
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
-from memmapsim.report.data import run_data
+from memmapsim.report.data import dmesg_lines, run_data
 from memmapsim.report.text import print_compare, print_run
-from memmapsim.simulate import RunResult, simulate
+from memmapsim.report.timing_text import print_timing, print_timing_compare
+from memmapsim.simulate import ENGINES, RunResult, simulate
 
 app = typer.Typer(
     add_completion=False,
@@ -37,6 +40,15 @@ KernelOpt = Annotated[
 ]
 BackendOpt = Annotated[str, typer.Option(help="Memmap backend: runs or dense.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+EngineOpt = Annotated[
+    str, typer.Option(help="timing (time, trace and state) or inorder (state and effect order).")
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="Cost profile (built-in name or TOML); default: the scenario's."
+    ),
+]
 
 
 def _fail(err: InputError) -> None:
@@ -48,10 +60,18 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-def _simulate(scenario: str, kernel: str | None, backend: str) -> RunResult:
+def _simulate(
+    scenario: str,
+    kernel: str | None,
+    backend: str,
+    engine: str = "timing",
+    profile: str | None = None,
+) -> RunResult:
     if backend not in BACKENDS:
         raise InputError("--backend", None, f"unknown backend {backend!r} (runs, dense)")
-    return simulate(load_scenario(scenario), kernel, backend)
+    if engine not in ENGINES:
+        raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
+    return simulate(load_scenario(scenario), kernel, backend, engine, profile)
 
 
 @app.command()
@@ -59,12 +79,15 @@ def run(
     scenario: ScenarioArg,
     kernel: KernelOpt = None,
     backend: BackendOpt = "runs",
+    engine: EngineOpt = "timing",
+    profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
-    initialised under mem_hotplug_lock and outside it, pgmap references, findings."""
+    initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
+    the time it takes, per node."""
     try:
-        result = _simulate(scenario, kernel, backend)
+        result = _simulate(scenario, kernel, backend, engine, profile)
     except InputError as e:
         _fail(e)
         return
@@ -72,6 +95,7 @@ def run(
         _emit_json(run_data(result))
     else:
         print_run(result, console)
+        print_timing(result, console)
 
 
 @app.command()
@@ -82,20 +106,115 @@ def compare(
         typer.Option("--kernel", "-k", help="A kernel to compare; give two or more."),
     ],
     backend: BackendOpt = "runs",
+    profile: ProfileOpt = None,
     as_json: JsonOpt = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a timeline PNG: one panel per kernel.")
+    ] = None,
+    dmesg: Annotated[
+        Path | None, typer.Option(help="Write each kernel's simulated log into this directory.")
+    ] = None,
 ) -> None:
-    """Run a scenario on several kernels and show them side by side."""
+    """Run a scenario on several kernels and show them side by side, with time ratios."""
     if len(kernel) < 2:
         _fail(InputError("--kernel", None, "compare needs at least two kernels"))
     try:
-        results = [_simulate(scenario, k, backend) for k in kernel]
+        results = [_simulate(scenario, k, backend, "timing", profile) for k in kernel]
     except InputError as e:
         _fail(e)
         return
+    if dmesg is not None:
+        try:
+            dmesg.mkdir(parents=True, exist_ok=True)
+            for r in results:
+                path = dmesg / f"{r.scenario.name}_{r.kernel.name}.dmesg"
+                path.write_text("".join(line + "\n" for line in dmesg_lines(r)))
+        except OSError as e:
+            _fail(InputError(str(dmesg), None, f"cannot write: {e.strerror}"))
+    if plot is not None:
+        from memmapsim.report.plot import timeline
+
+        try:
+            timeline(results, plot)
+        except OSError as e:
+            _fail(InputError(str(plot), None, f"cannot write: {e.strerror}"))
     if as_json:
         _emit_json({"scenario": results[0].scenario.name, "runs": [run_data(r) for r in results]})
     else:
         print_compare(results, console)
+        print_timing_compare(results, console)
+
+
+@app.command()
+def validate(
+    as_json: JsonOpt = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,
+) -> None:
+    """Every published figure the model covers: model vs published, fitted or predicted,
+    and the tolerance; figures it cannot cover, with the reason."""
+    from memmapsim import validate as v
+
+    rows = v.validate()
+    if markdown:
+        sys.stdout.write(v.markdown(rows))
+    elif as_json:
+        _emit_json(
+            {
+                "figures": [
+                    {
+                        "id": r.figure.id,
+                        "published": list(r.figure.published),
+                        "unit": r.figure.unit,
+                        "model": round(r.predicted, 3),
+                        "error": round(r.error, 4),
+                        "kind": r.figure.kind,
+                        "tolerance": v.TOLERANCE,
+                        "ok": r.ok,
+                        "how": r.figure.how,
+                    }
+                    for r in rows
+                ],
+                "not_covered": [{"id": n.id, "reason": n.reason} for n in v.NOT_COVERED],
+            }
+        )
+    else:
+        t = Table("figure", "published", "model", "error", "kind", "ok", title="validation")
+        for r in rows:
+            lo, hi = r.figure.published
+            pub = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+            t.add_row(
+                r.figure.id,
+                f"{pub} {r.figure.unit}",
+                f"{r.predicted:.1f} {r.figure.unit}",
+                f"{r.error:+.1%}",
+                r.figure.kind,
+                "yes" if r.ok else "NO",
+            )
+        console.print(t)
+        n = Table("not covered", "reason")
+        for nc in v.NOT_COVERED:
+            n.add_row(nc.id, nc.reason)
+        console.print(n)
+    if not all(r.ok for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def profiles() -> None:
+    """List the built-in cost profiles and their entries with provenance."""
+    for name in builtin_profiles():
+        prof = load_profile(name)
+        t = Table("entry", "value", "kind", "figure / note", title=f"{name}: {prof.description}")
+        for key, c in prof.costs.items():
+            t.add_row(key, f"{c.ns:g} ns/page", c.kind, c.figure or c.note)
+        for key, f in (
+            ("remote", prof.factors.remote),
+            ("memmap_in_ram", prof.factors.memmap_in_ram),
+        ):
+            t.add_row(f"factor {key}", f"x{f.value:g}", f.kind, f.figure or f.note)
+        bw = prof.bandwidth
+        t.add_row("bandwidth", f"{bw.dram_gbps:g}/{bw.pmem_gbps:g} GB/s", bw.kind, bw.note)
+        console.print(t)
 
 
 @app.command()

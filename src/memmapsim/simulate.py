@@ -15,7 +15,11 @@ from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_class
 from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
 from memmapsim.config.scenario import Scenario
 from memmapsim.engine.apply import LogLine
+from memmapsim.engine.costs import CostProfile, load_profile
 from memmapsim.engine.inorder import EffectRecord, InOrderEngine
+from memmapsim.engine.placement import Topology, place
+from memmapsim.engine.timing import Interval, LockHold, TimingEngine
+from memmapsim.engine.trace import TimingSummary, summarize
 from memmapsim.errors import InputError
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.kernel import BootConfig, Kernel
@@ -139,24 +143,61 @@ class RunResult:
     devices: list[DeviceResult]
     findings: list[Finding]
     log: list[LogLine]
-    trace: list[EffectRecord]
+    trace: list[EffectRecord] = field(default_factory=list)
+    """The in-order engine's effect trace (empty for a timing run)."""
+    timing: TimingSummary | None = None
+    intervals: list[Interval] = field(default_factory=list)
+    holds: list[LockHold] = field(default_factory=list)
+    cpus: dict[str, int] = field(default_factory=dict)
+    """Timing runs: the CPU each device's probe thread ran on."""
+    profile: CostProfile | None = None
 
 
-def simulate(sc: Scenario, kernel: str | None = None, backend: str = "runs") -> RunResult:
+ENGINES = ("timing", "inorder")
+
+
+def topology(sc: Scenario) -> Topology:
+    return Topology(tuple((n.id, n.cpus) for n in sc.machine.nodes))
+
+
+def simulate(
+    sc: Scenario,
+    kernel: str | None = None,
+    backend: str = "runs",
+    engine: str = "timing",
+    profile: str | None = None,
+) -> RunResult:
+    """Probe every device of ``sc`` on ``kernel`` with the timing engine (time, trace,
+    final state) or the in-order engine (final state and the ordered effects only)."""
     k = resolve_kernel(sc, kernel)
     mem = build_memory(sc, k, backend)
     nss = namespaces(sc)
     names: dict[int, str] = {}
-    engine = InOrderEngine(mem, hz=k.config.hz)
-    result = engine.run((ns.label, probe(k, ns, names)) for ns in nss)
-    for i, (ns, th) in enumerate(zip(nss, result.threads, strict=True)):
-        if th.ret:
-            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, th.ret, result.log))
+    out = RunResult(sc, k, backend, mem, [], [], [])
+    if engine == "inorder":
+        ino = InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
+        rets, out.log, out.trace = [th.ret for th in ino.threads], ino.log, ino.trace
+    elif engine == "timing":
+        prof = load_profile(profile or sc.knobs.cost_profile)
+        topo = topology(sc)
+        cpus = place(topo, [ns.nid for ns in nss], k.p.probe_placement, sc.knobs.registration_node)
+        tim = TimingEngine(mem, prof, topo, k.config.hz).run(
+            (ns.label, ns.nid, probe(k, ns, names), cpu) for ns, cpu in zip(nss, cpus, strict=True)
+        )
+        rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
+        out.timing, out.profile = summarize(tim), prof
+        out.cpus = {ns.label: cpu for ns, cpu in zip(nss, cpus, strict=True)}
+    else:
+        raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
+    for i, (ns, ret) in enumerate(zip(nss, rets, strict=True)):
+        if ret:
+            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, ret, out.log))
     by_label = {pg.cfg.dev_name: pg for pg in mem.pgmaps}
     devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
-    findings = check_all(mem, labels, k.p.zone_device_deferred, k.p.section_tail_init)
-    return RunResult(sc, k, backend, mem, devices, findings, result.log, result.trace)
+    out.devices = devices
+    out.findings = check_all(mem, labels, k.p.zone_device_deferred, k.p.section_tail_init)
+    return out
 
 
 def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:

@@ -127,6 +127,13 @@ class Knobs(_Strict):
     """The ``vm_debug=`` boot parameter (kernels with page-init-poison-off), e.g. "-"."""
     hz: Literal[100, 250, 300, 1000] = 1000
     """CONFIG_HZ: the jiffies granularity of the kernel's own timers."""
+    registration_node: int = Field(default=0, ge=0)
+    """The node whose CPU ran the NFIT region registration: before node-local probing every
+    nvdimm probe runs there (the node is not fixed between boots; 0 is assumed)."""
+    cost_profile: str = "xeon-2018-pmem"
+    """A built-in cost profile or a TOML file (``memmapsim profiles`` lists them)."""
+    probe_start_s: float = Field(default=0.0, ge=0)
+    """Boot time (dmesg timestamp) at which the device probes start."""
 
 
 class Scenario(_Strict):
@@ -217,6 +224,12 @@ def check_machine(sc: Scenario) -> None:
             ranges.append((r.start, r.end, fld))
     if sc.machine.nr_cpus == 0:
         raise InputError(src, "machine.nodes", "the machine has no CPUs")
+    if sc.knobs.registration_node not in seen:
+        raise InputError(
+            src,
+            "knobs.registration_node",
+            f"node {sc.knobs.registration_node} is not in machine.nodes",
+        )
     if not any(n.dram for n in sc.machine.nodes):
         raise InputError(src, "machine.nodes", "the machine has no DRAM (no node lists dram)")
     limit = 1 << sc.machine.max_physmem_bits

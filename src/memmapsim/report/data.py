@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from memmapsim.check.classes import ClassCensus
+from memmapsim.engine.trace import Span, TimingSummary, dmesg_line
 from memmapsim.simulate import DeviceResult, RunResult
 from memmapsim.units import PAGE_SHIFT
 
@@ -70,9 +71,39 @@ def device_data(d: DeviceResult) -> dict[str, Any]:
     return out
 
 
+def _s(v: float) -> float:
+    """Seconds, rounded to the microsecond (the JSON stays byte-stable)."""
+    return round(v, 6)
+
+
+def span_data(sp: Span) -> dict[str, Any]:
+    return {
+        "node": sp.node,
+        "init_s": _s(sp.init_s),
+        "lock_wait_s": _s(sp.lock_wait_s),
+        "lock_hold_s": _s(sp.lock_hold_s),
+        "start_s": _s(sp.start_s),
+        "finish_s": _s(sp.finish_s),
+    }
+
+
+def timing_data(t: TimingSummary) -> dict[str, Any]:
+    return {
+        "total_s": _s(t.total_s),
+        "lock_hold_s": _s(t.lock_hold_s),
+        "nodes": [span_data(n) for n in t.nodes],
+    }
+
+
+def dmesg_lines(r: RunResult) -> list[str]:
+    """The run's printk lines with simulated timestamps, as the kernel's log shows them."""
+    off = r.scenario.knobs.probe_start_s
+    return [dmesg_line(ln.time_ns, ln.text, off) for ln in r.log]
+
+
 def run_data(r: RunResult) -> dict[str, Any]:
     k = r.kernel
-    return {
+    out: dict[str, Any] = {
         "scenario": r.scenario.name,
         "kernel": k.name,
         "release": k.release,
@@ -84,6 +115,16 @@ def run_data(r: RunResult) -> dict[str, Any]:
         },
         "devices": [device_data(d) for d in r.devices],
         "pgmap_refs": sum(d.refs_taken for d in r.devices),
-        "dmesg": [{"level": ln.level, "text": ln.text} for ln in r.log],
         "findings": [f.as_dict() for f in r.findings],
     }
+    if r.timing is not None:
+        out |= timing_data(r.timing)
+        assert r.profile is not None
+        out["cost_profile"] = r.profile.name
+        for dev, span in zip(out["devices"], r.timing.devices, strict=True):
+            dev["cpu"] = r.cpus[span.name]
+            dev |= {key: v for key, v in span_data(span).items() if key != "node"}
+        out["dmesg"] = dmesg_lines(r)
+    else:
+        out["dmesg"] = [ln.text for ln in r.log]
+    return out

@@ -1,0 +1,86 @@
+"""What a timing run's trace says: per node and per device, where the time went.
+
+- ``init_s`` of a node: time its devices' threads spent writing struct pages (init
+  passes, the 4.18 pgmap pass, poisoning, section population) — lock waits excluded;
+- ``lock_wait_s``: time they waited for any lock; ``lock_hold_s``: time they held
+  ``mem_hotplug_lock``;
+- ``start_s``/``finish_s``: first and last moment any of them ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memmapsim.engine.timing import Interval, LockHold, TimingResult
+from memmapsim.model.locks import MEM_HOTPLUG_LOCK
+
+WORK_KINDS = ("struct page init", "pgmap pass", "poison", "section add")
+NS = 1e-9
+
+
+@dataclass(frozen=True)
+class Span:
+    name: str
+    node: int
+    init_s: float
+    lock_wait_s: float
+    lock_hold_s: float
+    start_s: float
+    finish_s: float
+
+
+@dataclass(frozen=True)
+class TimingSummary:
+    total_s: float
+    lock_hold_s: float
+    nodes: tuple[Span, ...]
+    devices: tuple[Span, ...]
+
+
+def _span(name: str, node: int, ivs: list[Interval], holds: list[LockHold], end: float) -> Span:
+    work = sum(i.duration for i in ivs if i.kind in WORK_KINDS)
+    wait = sum(i.duration for i in ivs if i.kind == "lock wait")
+    held = sum(h.end - h.start for h in holds if h.lock == MEM_HOTPLUG_LOCK)
+    starts = [i.start for i in ivs] + [h.start for h in holds]
+    ends = [i.end for i in ivs] + [h.end for h in holds]
+    return Span(
+        name,
+        node,
+        work * NS,
+        wait * NS,
+        held * NS,
+        min(starts, default=0.0) * NS,
+        max(ends, default=end) * NS,
+    )
+
+
+def summarize(res: TimingResult) -> TimingSummary:
+    node_of = {name: dnode for name, dnode, _cpu, _cnode in res.threads}
+    devices = tuple(
+        _span(
+            name,
+            dnode,
+            [i for i in res.intervals if i.thread == name],
+            [h for h in res.holds if h.thread == name],
+            res.end,
+        )
+        for name, dnode, _cpu, _cnode in res.threads
+    )
+    nodes = tuple(
+        _span(
+            f"node{n}",
+            n,
+            [i for i in res.intervals if node_of[i.thread] == n],
+            [h for h in res.holds if node_of[h.thread] == n],
+            res.end,
+        )
+        for n in sorted(set(node_of.values()))
+    )
+    held = sum(h.end - h.start for h in res.holds if h.lock == MEM_HOTPLUG_LOCK)
+    return TimingSummary(res.end * NS, held * NS, nodes, devices)
+
+
+def dmesg_line(time_ns: int, text: str, offset_s: float = 0.0) -> str:
+    """A printk line as the kernel prints it, with its ``[%5lu.%06lu] `` timestamp."""
+    us = round(time_ns / 1000 + offset_s * 1e6)
+    return f"[{us // 1_000_000:5d}.{us % 1_000_000:06d}] {text}"
