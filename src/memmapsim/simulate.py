@@ -170,6 +170,8 @@ def simulate(
     """Probe every device of ``sc`` on ``kernel`` with the timing engine (time, trace,
     final state) or the in-order engine (final state and the ordered effects only)."""
     k = resolve_kernel(sc, kernel)
+    if engine == "timing":
+        preflight(sc, k)
     mem = build_memory(sc, k, backend)
     nss = namespaces(sc)
     names: dict[int, str] = {}
@@ -191,13 +193,29 @@ def simulate(
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
     for i, (ns, ret) in enumerate(zip(nss, rets, strict=True)):
         if ret:
-            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, ret, out.log))
+            why = _refusal(k, ns, ret, out.log)
+            if engine == "timing":
+                why += " (only when the probes run concurrently, as the timing engine ran them)"
+            raise InputError(sc.source, f"devices[{i}]", why)
     by_label = {pg.cfg.dev_name: pg for pg in mem.pgmaps}
     devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
     out.devices = devices
     out.findings = check_all(mem, labels, k.p.zone_device_deferred, k.p.section_tail_init)
     return out
+
+
+def preflight(sc: Scenario, k: Kernel) -> None:
+    """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
+    another, the order the devices are listed), where every check the kernel makes —
+    including the conflict probes that concurrent probes can race past — is effective."""
+    mem = build_memory(sc, k, "runs")
+    names: dict[int, str] = {}
+    nss = namespaces(sc)
+    res = InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
+    for i, (ns, th) in enumerate(zip(nss, res.threads, strict=True)):
+        if th.ret:
+            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, th.ret, res.log))
 
 
 def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:

@@ -103,7 +103,8 @@ def test_v4_20(backend: str) -> None:
     assert mem.pageblocks.get_pfn(RESERVE) == STALE_USEMAP
     assert mem.pageblocks.get_pfn(BLOCK) == MigrateType.MIGRATE_MOVABLE
     # The printk counts the post-altmap span incl. padding; the refs only res's data.
-    assert [ln.text for ln in r.log] == ["pfn0.0 initialised, 64000 pages in 0ms"]
+    # 64000 pages at 30.9 ns (xeon-2018-pmem, node-local) is 2 ms.
+    assert [ln.text for ln in r.log] == ["pfn0.0 initialised, 64000 pages in 2ms"]
     assert r.mem.pgmaps[0].ref.gets == 49664 == 0x4C800 - DATA
 
 
