@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint format clean
+.PHONY: install demo test bench lint format docs clean
 
 install: $(STAMP)
 
@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_KERNELS := --kernel 4.18 --kernel 4.18+nonatomic-reserved --kernel 4.20 --kernel 4.20+node-local-probe
+
 demo: install
-	$(BIN)/memmapsim compare duyck-2018 --kernel 4.18 --kernel 4.20
+	@mkdir -p out
+	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot out/duyck-2018-timeline.png --dmesg out/dmesg
+	@echo "timeline: out/duyck-2018-timeline.png  simulated logs: out/dmesg/"
 
 test: install
 	$(BIN)/pytest -q
@@ -27,6 +31,10 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+docs: install
+	$(BIN)/memmapsim validate --markdown > docs/validation.md
+	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot docs/img/duyck-2018-timeline.png > /dev/null
 
 format: install
 	$(BIN)/ruff format src tests bench

@@ -31,7 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Simulate the Linux kernel's struct page (memmap) initialization, version by version.",
 )
-console = Console(width=160)
+console = Console(width=120)
 
 ScenarioArg = Annotated[str, typer.Argument(help="A built-in scenario name or a TOML file.")]
 KernelOpt = Annotated[

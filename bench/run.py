@@ -1,0 +1,170 @@
+"""memmapsim benchmarks: `make bench` runs this and records the results in BENCHMARKS.md.
+
+What is measured (median of several repetitions, wall clock):
+
+1. interpreter start-up (``python -c pass``) and ``import memmapsim.cli`` on top of it;
+2. the command line end to end: ``memmapsim run duyck-2018 --kernel 4.20 --json`` (≈3.2 G
+   pfns, runs backend), with the process's peak RSS;
+3. inside one process: duyck-2018 simulated on 4.18 and on 4.20 — time, final state and
+   invariants — with the timing engine;
+4. the same machine at 12 GB, 12 TB and 1 PB of persistent memory: the simulation cost
+   should not grow with memory size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from memmapsim.config.scenario import Device, Machine, Scenario, load_scenario
+from memmapsim.simulate import simulate
+from memmapsim.units import GiB, PiB, TiB, format_size
+
+ROOT = Path(__file__).resolve().parent.parent
+REPS = 5
+
+
+def median_time(fn: object, reps: int = REPS) -> float:
+    assert callable(fn)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def py(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+
+def scaled(pmem_per_node: int) -> Scenario:
+    """duyck-2018 with ``pmem_per_node`` bytes of pmem per node, placed after all DRAM."""
+    base = load_scenario("duyck-2018")
+    dram_end = max(r.end for n in base.machine.nodes for r in n.dram)
+    devices = []
+    start = dram_end
+    for d in base.devices:
+        devices.append(
+            Device.model_validate({**d.model_dump(), "start": start, "size": pmem_per_node})
+        )
+        start += pmem_per_node
+    five = start > 64 * TiB
+    machine = Machine.model_validate({**base.machine.model_dump(), "five_level_paging": five})
+    return base.model_copy(
+        update={
+            "name": f"duyck-2018 x {format_size(4 * pmem_per_node)}",
+            "devices": devices,
+            "machine": machine,
+        }
+    )
+
+
+def machine_info() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", type=Path, help="write the results as markdown to this file")
+    args = ap.parse_args()
+
+    startup = median_time(lambda: py("pass"))
+    imports = median_time(lambda: py("import memmapsim.cli")) - startup
+
+    cli_cmd = [
+        sys.executable,
+        "-m",
+        "memmapsim.cli",
+        "run",
+        "duyck-2018",
+        "--kernel",
+        "4.20",
+        "--json",
+    ]
+    cli = median_time(lambda: subprocess.run(cli_cmd, capture_output=True, check=True))
+    rss = json.loads(
+        py(
+            "import resource, runpy, sys, io, contextlib, json\n"
+            "sys.argv = ['memmapsim', 'run', 'duyck-2018', '--kernel', '4.20', '--json']\n"
+            "buf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf):\n"
+            "    try:\n"
+            "        runpy.run_module('memmapsim.cli', run_name='__main__')\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+    duyck = load_scenario("duyck-2018")
+    simulate(duyck, "4.20")  # warm caches (profile, scenario parsing)
+
+    def two_kernels() -> None:
+        for k in ("4.18", "4.20"):
+            r = simulate(duyck, k)
+            assert r.timing is not None and r.findings is not None
+
+    both = median_time(two_kernels)
+    scales = []
+    for size in (3 * GiB, 3 * TiB, PiB // 4):
+        sc = scaled(size)
+        simulate(sc, "4.20")
+        t = median_time(lambda sc=sc: simulate(sc, "4.20"))
+        r = simulate(sc, "4.20")
+        assert r.timing is not None
+        scales.append((sc.name, 4 * size, t, r.timing.total_s, len(r.intervals)))
+
+    date = dt.date.today().isoformat()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` (bench/run.py) on {date}: {machine_info()}.",
+        f"Wall-clock medians of {REPS} runs.",
+        "",
+        "| what | time | notes |",
+        "|---|---|---|",
+        f"| interpreter start-up (`python -c pass`) | {startup * 1000:.0f} ms | |",
+        f"| `import memmapsim.cli` on top of it | {imports * 1000:.0f} ms | |",
+        f"| `memmapsim run duyck-2018 --kernel 4.20 --json` end to end | {cli * 1000:.0f} ms | "
+        f"≈3.2 G pfns, runs backend; peak RSS {rss / 1024:.0f} MiB |",
+        f"| duyck-2018 on 4.18 and on 4.20 in one process (time, final state, invariants) | "
+        f"{both * 1000:.1f} ms | timing engine, both kernels together |",
+        "",
+        "The same machine at other sizes (4.20, in one process):",
+        "",
+        "| scenario | pmem | simulation | simulated boot time | trace intervals |",
+        "|---|---|---|---|---|",
+    ]
+    for name, size, t, total, n in scales:
+        lines.append(f"| {name} | {format_size(size)} | {t * 1000:.1f} ms | {total:,.3f} s | {n} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
