@@ -12,23 +12,9 @@ from typer.testing import CliRunner, Result
 
 from memmapsim.cli import app
 from memmapsim.kernel.versions import CHANGES
+from tests.scenario_text import NODE0, dev
 
 PREFIX = "memmapsim: error: "
-
-NODE0 = """
-[[machine.nodes]]
-id = 0
-cpus = 4
-dram = [{ start = "0", size = "1G" }, { start = "2G", size = "1G" }]
-"""
-
-
-def dev(name: str, start: str, size: str, **extra: object) -> str:
-    """A [[devices]] table (fsdax on node 0 unless overridden)."""
-    fields: dict[str, object] = {"name": name, "kind": "fsdax", "node": 0}
-    fields |= {"start": start, "size": size, **extra}
-    body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
-    return f"\n[[devices]]\n{body}"
 
 
 def scenario(*parts: str, machine: str = NODE0, head: str = "") -> str:

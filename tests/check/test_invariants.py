@@ -9,25 +9,9 @@ import pytest
 from memmapsim.config.scenario import load_scenario, parse_scenario
 from memmapsim.errors import InputError
 from memmapsim.simulate import simulate
+from tests.scenario_text import NODE0, dev
 
-NODE = """
-name = "t"
-[[machine.nodes]]
-id = 0
-cpus = 4
-dram = [{ start = "0", size = "1G" }, { start = "2G", size = "1G" }]
-"""
-
-
-def device(name: str, start: str, size: str) -> str:
-    return f"""
-[[devices]]
-name = "{name}"
-kind = "fsdax"
-node = 0
-start = "{start}"
-size = "{size}"
-"""
+NODE = 'name = "t"\n' + NODE0
 
 
 def by_inv(findings: list, inv: str) -> list:  # type: ignore[type-arg]
@@ -69,7 +53,7 @@ def test_v4_18_second_device_in_a_section_reinitializes_the_first() -> None:
             | low (100 MiB)         | high's reserve+free | high data |
             probed second           probed first
     """
-    text = NODE + device("high", "1124M", "28M") + device("low", "1G", "100M")
+    text = NODE + dev("high", "1124M", "28M") + dev("low", "1G", "100M")
     sc = parse_scenario(text, "t.toml")
     r = simulate(sc, "4.18")
     passes = [f for f in by_inv(r.findings, "PASSES") if f.device == "high"]
@@ -85,7 +69,7 @@ def test_v4_18_mid_section_start_skips_first_data_pages() -> None:
     """pfn_first() adds vmem_altmap_offset() (counted from the section-aligned base) to
     res.start (not aligned): the pgmap loop starts past the first data pfns, which keep
     a self-pointer in page->pgmap. Derived from the source; no report is known."""
-    sc = parse_scenario(NODE + device("mid", "1088M", "64M"), "t.toml")
+    sc = parse_scenario(NODE + dev("mid", "1088M", "64M"), "t.toml")
     r = simulate(sc, "4.18")
     pg = r.mem.pgmaps[0]
     assert pg.altmap is not None
@@ -97,6 +81,6 @@ def test_v4_18_mid_section_start_skips_first_data_pages() -> None:
 
 
 def test_example_scenario_files_are_valid(tmp_path: Path) -> None:
-    sc = parse_scenario(NODE + device("a", "1G", "128M"), str(tmp_path / "x.toml"))
+    sc = parse_scenario(NODE + dev("a", "1G", "128M"), str(tmp_path / "x.toml"))
     r = simulate(sc, "4.20")
     assert r.devices[0].pages_unlocked == 32768 - 1024

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,23 +10,9 @@ import pytest
 from memmapsim.config.scenario import builtin_names, load_scenario, parse_scenario
 from memmapsim.errors import InputError
 from memmapsim.units import GiB, MiB, TiB
+from tests.scenario_text import NODE0, dev
 
 SRC = "bad.toml"
-
-NODE0 = """
-[[machine.nodes]]
-id = 0
-cpus = 4
-dram = [{ start = "0", size = "1G" }, { start = "2G", size = "1G" }]
-"""
-
-
-def dev(name: str, start: str, size: str, **extra: object) -> str:
-    """A [[devices]] table (fsdax on node 0 unless overridden)."""
-    fields: dict[str, object] = {"name": name, "kind": "fsdax", "node": 0}
-    fields |= {"start": start, "size": size, **extra}
-    body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
-    return f"\n[[devices]]\n{body}"
 
 
 def scenario(*parts: str, machine: str = NODE0, head: str = 'kernel = "4.18"\n') -> str:

@@ -149,16 +149,17 @@ def nvdimm_setup_pfn(ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str) -> P
     return PgmapConfig(ns.device.name, mtype, res_start, res_end, ref, altmap)
 
 
-def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Printk | None:
+def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
     """``__nvdimm_setup_pfn``'s "number of pfns truncated" check (PMEM mode)."""
     npfns = SECTION_ALIGN_UP((cfg.res_size - sb.dataoff) // PAGE_SIZE)
     if sb.npfns > npfns:
-        return Printk("info", ns.device.fmt(f"number of pfns truncated from {sb.npfns} to {npfns}"))
-    return None
+        msg = f"number of pfns truncated from {sb.npfns} to {npfns}"
+        yield Printk("info", ns.device.fmt(msg))
 
 
-def _namespace_common_probe(ns: Namespace) -> Gen[int]:
-    """``nvdimm_namespace_common_probe``'s size check (a dev_dbg, so silent by default)."""
+def _pfn_info_block(k: Kernel, ns: Namespace) -> Gen[PfnSb | int]:
+    """What both pmem drivers start from: ``nvdimm_namespace_common_probe``'s size check
+    (a dev_dbg, so silent by default), then the pfn info block (``nd_pfn_init``)."""
     if ns.size < ND_MIN_NAMESPACE_SIZE:
         yield Printk(
             "debug",
@@ -166,7 +167,8 @@ def _namespace_common_probe(ns: Namespace) -> Gen[int]:
             f"{ND_MIN_NAMESPACE_SIZE:#x}",
         )
         return -ENODEV
-    return 0
+    sb: PfnSb | int = yield from nd_pfn_init(k, ns)
+    return sb
 
 
 def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
@@ -175,19 +177,14 @@ def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
     ``nvdimm_setup_pfn`` fills the pgmap, ``devm_request_mem_region`` claims the namespace,
     the block queue's ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax``
     sets MEMORY_DEVICE_FS_DAX, then ``devm_memremap_pages(dev, &pmem->pgmap)``."""
-    err = yield from _namespace_common_probe(ns)
-    if err:
-        return err
-    sb = yield from nd_pfn_init(k, ns)
+    sb = yield from _pfn_info_block(k, ns)
     if isinstance(sb, int):
         return sb
     dev = ns.device
     if sb.mode == "ram" and sb.dataoff < SZ_8K:
         return -EINVAL
     cfg = nvdimm_setup_pfn(ns, sb, MemoryType.MEMORY_DEVICE_FS_DAX, "q_usage_counter")
-    msg = _npfns_check(ns, sb, cfg)
-    if msg is not None:
-        yield msg
+    yield from _npfns_check(ns, sb, cfg)
     ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
     if not ok:
         region = resource_str_R(ns.start, ns.start + ns.size - 1)
@@ -206,10 +203,7 @@ def dax_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
     """devdax: ``dax_pmem_probe`` (drivers/dax/pmem.c, v4.18): claim the namespace
     ("could not reserve metadata"), ``nvdimm_setup_pfn``, a percpu_ref of its own, then
     ``devm_memremap_pages``; the pgmap type is left 0."""
-    err = yield from _namespace_common_probe(ns)
-    if err:
-        return err
-    sb = yield from nd_pfn_init(k, ns)
+    sb = yield from _pfn_info_block(k, ns)
     if isinstance(sb, int):
         return sb
     dev = ns.device
@@ -218,9 +212,7 @@ def dax_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
         yield Printk("warning", dev.fmt("could not reserve metadata"))
         return -EBUSY
     cfg = nvdimm_setup_pfn(ns, sb, MemoryType.UNSET, "dax_pmem->ref")
-    msg = _npfns_check(ns, sb, cfg)
-    if msg is not None:
-        yield msg
+    yield from _npfns_check(ns, sb, cfg)
     pgmap_id = yield NewPgmap(cfg, ns.nid)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     return ret
