@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,11 +35,14 @@ FIXED_COSTS = ("section_add", "index_entry", "step", "lookup", "printk", "other"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class PageCost(_Strict):
-    ns: float = Field(ge=0)
+    ns: NonNegative
     kind: Literal["fitted", "assumed"]
     figure: str = ""
     note: str = ""
@@ -70,7 +73,7 @@ class CostProfile(_Strict):
     costs: dict[str, PageCost]
     factors: Factors
     bandwidth: Bandwidth
-    fixed_ns: dict[str, float]
+    fixed_ns: dict[str, NonNegative]
 
     def page_ns(self, cost: str) -> float:
         return self.costs[cost].ns

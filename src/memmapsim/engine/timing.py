@@ -37,6 +37,8 @@ from memmapsim.units import PAGES_PER_SECTION, pfn_to_section_nr
 
 STRUCT_PAGE_BYTES = 64
 EPS = 1e-9
+MIN_UNIT_NS = 1e-6
+"""Work a profile prices at 0 ns still takes this long per unit (so rates stay finite)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class TimingEngine:
                 eff = t.gen.send(t.reply)
             except StopIteration as stop:
                 t.ret = int(stop.value)
+                if t.holds:
+                    raise RuntimeError(f"{t.name} ended holding {sorted(t.holds)}") from None
                 return
             t.reply = None
             if isinstance(eff, fx.Acquire):
@@ -269,7 +273,7 @@ class TimingEngine:
             if j.medium is not None:
                 writers[j.medium] = writers.get(j.medium, 0) + 1
         for j in self.jobs:
-            rate = 1.0 / (j.unit_ns * per_cpu[j.thread.cpu])
+            rate = 1.0 / (max(j.unit_ns, MIN_UNIT_NS) * per_cpu[j.thread.cpu])
             if j.medium is not None and j.bytes_per_unit:
                 share = self.profile.ceiling(j.medium[1]) / writers[j.medium]
                 rate = min(rate, share / j.bytes_per_unit)

@@ -1,0 +1,246 @@
+"""The cost profile xeon-2018-pmem: provenance of every entry, each fitted value recomputed
+from the derivation in its header, the validation table, and malformed profiles rejected
+with the file and field named."""
+
+from __future__ import annotations
+
+import math
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from memmapsim import validate as v
+from memmapsim.cli import app
+from memmapsim.config.scenario import load_scenario
+from memmapsim.engine.costs import FIXED_COSTS, PAGE_COSTS, CostProfile, load_profile
+from memmapsim.errors import InputError
+from memmapsim.simulate import simulate
+
+TEXT = (resources.files("memmapsim.engine.profiles") / "xeon-2018-pmem.toml").read_text()
+HEADER = "\n".join(line for line in TEXT.splitlines() if line.startswith("#"))
+
+# The derivation in the profile's header.
+N_DATA = 792_722_944  # data pages per 3 TiB block (after the altmap)
+N_SPAN = 805_306_366  # pages memmap_init_zone initializes per block (span minus reserve)
+N_BLOCK = 805_306_368  # pages of a 3 TiB block
+R = math.sqrt((37 / 24.5) * (1 / 0.75))
+AVG = (1 + 3 * R) / 4
+ONE_PASS = 24.5e9 / N_DATA
+INIT_NR = 31.5e9 / N_SPAN / AVG
+INIT_AR = 35.5e9 / N_SPAN / AVG
+PGMAP_LOOP = 20e9 / N_DATA / AVG
+POISON = 120e9 / (4 * N_BLOCK) / AVG
+
+NOT_JOINT = (
+    "duyck-reserved-atomic",
+    "duyck-reserved-nonatomic",
+    "duyck-pgmap-pass",
+    "duyck-poison",
+)
+
+
+@pytest.fixture(scope="module")
+def prof() -> CostProfile:
+    return load_profile()
+
+
+def test_the_builtin_profile_loads(prof: CostProfile) -> None:
+    """The default profile is xeon-2018-pmem, with every page and fixed cost."""
+    assert prof.name == "xeon-2018-pmem"
+    assert set(prof.costs) == set(PAGE_COSTS)
+    assert set(prof.fixed_ns) == set(FIXED_COSTS)
+    assert load_profile("xeon-2018-pmem") == prof
+
+
+def test_every_entry_has_a_provenance(prof: CostProfile) -> None:
+    """Every cost and factor is fitted or assumed; a fitted one names figures of the
+    validation table, which are fitted there too; an assumed one says why."""
+    entries = [*prof.costs.values(), prof.factors.remote, prof.factors.memmap_in_ram]
+    fitted_ids = {f.id for f in v.FIGURES if f.kind == "fitted"}
+    named: set[str] = set()
+    for e in entries:
+        assert e.kind in ("fitted", "assumed")
+        if e.kind == "fitted":
+            ids = {s.strip() for s in e.figure.split(",")}
+            assert ids <= fitted_ids, e.figure
+            named |= ids
+        else:
+            assert e.note
+    assert named == fitted_ids
+    assert prof.bandwidth.kind in ("fitted", "assumed") and prof.bandwidth.note
+
+
+def test_header_states_the_derived_numbers() -> None:
+    """The header's figures are the ones recomputed here."""
+    for number in (
+        f"{R:.3f}",
+        f"{AVG:.4f}",
+        f"{ONE_PASS:.3f} ns",
+        f"{INIT_NR:.3f} ns",
+        f"{INIT_AR:.3f} ns",
+        f"{PGMAP_LOOP:.3f} ns",
+        f"{POISON:.3f} ns",
+        "792,722,944",
+        "805,306,366",
+    ):
+        assert number in HEADER, number
+
+
+def derive(nonatomic: float, ref_get: float, ndigits: int | None) -> dict[str, float]:
+    """The fitted entries from the header's per-step figures (rounded to ``ndigits`` as the
+    header states them, or exact), split against the assumed entries."""
+
+    def r(x: float) -> float:
+        return x if ndigits is None else round(x, ndigits)
+
+    one_pass, init_nr, init_ar = r(ONE_PASS), r(INIT_NR), r(INIT_AR)
+    set_pgmap = r((one_pass - init_nr) / 2)  # page->pgmap and page->hmm_data
+    return {
+        "init_single_page": init_nr - nonatomic,
+        "reserved_atomic": nonatomic + (init_ar - init_nr),
+        "set_pgmap": set_pgmap,
+        "list_del": r(PGMAP_LOOP) - set_pgmap - ref_get,
+        "poison": r(POISON),
+    }
+
+
+def test_fitted_values_follow_from_the_derivation(prof: CostProfile) -> None:
+    """Each fitted entry is what the header's derivation gives, to 3 decimals (within 1e-3
+    of the unrounded derivation), with the assumed entries it is split against taken from
+    the profile; the remote factor is R."""
+    c = {k: e.ns for k, e in prof.costs.items()}
+    nonatomic, ref_get = c["reserved_nonatomic"], c["percpu_ref_get"]
+    assert {k for k, e in prof.costs.items() if e.kind == "fitted"} == set(
+        derive(nonatomic, ref_get, 3)
+    )
+    for key, value in derive(nonatomic, ref_get, 3).items():
+        assert c[key] == pytest.approx(value, abs=5e-4), key
+    for key, value in derive(nonatomic, ref_get, None).items():
+        assert c[key] == pytest.approx(value, abs=1e-3), key
+    assert prof.factors.remote.kind == "fitted"
+    assert prof.factors.remote.value == pytest.approx(R, abs=5e-4)
+    # The parts add up to the measured per-page costs of each pass.
+    assert c["init_single_page"] + nonatomic == pytest.approx(INIT_NR, abs=1e-3)
+    assert c["init_single_page"] + c["reserved_atomic"] == pytest.approx(INIT_AR, abs=1e-3)
+    one_pass = c["init_single_page"] + nonatomic + 2 * c["set_pgmap"]
+    assert one_pass == pytest.approx(ONE_PASS, abs=1e-3)
+    assert c["list_del"] + c["set_pgmap"] + ref_get == pytest.approx(PGMAP_LOOP, abs=1e-3)
+
+
+def test_validation_rows_are_all_within_tolerance() -> None:
+    """Every figure is inside its tolerance; fitted figures that are not joint fits come
+    out within 1 %."""
+    rows = v.validate()
+    assert {r.figure.id for r in rows} >= set(NOT_JOINT)
+    assert any(r.figure.kind == "predicted" for r in rows)
+    for r in rows:
+        assert r.ok, (r.figure.id, r.predicted)
+        if r.figure.id in NOT_JOINT:
+            assert abs(r.error) < 0.01, (r.figure.id, r.error)
+
+
+# --- malformed profiles ----------------------------------------------------------------------
+def edit(old: str, new: str) -> str:
+    assert TEXT.count(old) == 1, old
+    return TEXT.replace(old, new)
+
+
+POISON_NS = "[costs.poison]\nns = 28.345\n"
+# (id, profile text, the field InputError must name; None for a TOML syntax error)
+BAD = [
+    ("unknown-key", edit(POISON_NS, POISON_NS + "colour = 1\n"), "costs.poison.colour"),
+    ("unknown-top-key", "colour = 1\n" + TEXT, "colour"),
+    ("unknown-cost", TEXT + '\n[costs.bogus]\nns = 1.0\nkind = "assumed"\n', "costs.bogus"),
+    ("missing-cost", re.sub(r"\[costs\.poison\]\n[^\[]*", "", TEXT), "costs.poison"),
+    ("negative-ns", edit(POISON_NS, "[costs.poison]\nns = -1.0\n"), "costs.poison.ns"),
+    ("missing-ns", edit(POISON_NS, "[costs.poison]\n"), "costs.poison.ns"),
+    ("string-ns", edit(POISON_NS, '[costs.poison]\nns = "fast"\n'), "costs.poison.ns"),
+    (
+        "bad-kind",
+        edit('kind = "fitted"\nfigure = "duyck-poison"', 'kind = "guessed"'),
+        "costs.poison.kind",
+    ),
+    (
+        "zero-factor",
+        edit("[factors.remote]\nvalue = 1.419", "[factors.remote]\nvalue = 0"),
+        "factors.remote.value",
+    ),
+    ("zero-bandwidth", edit("pmem_gbps = 10.0", "pmem_gbps = 0"), "bandwidth.pmem_gbps"),
+    ("missing-fixed", edit("printk = 5000.0", ""), "fixed_ns.printk"),
+    ("missing-name", edit('name = "xeon-2018-pmem"\n', ""), "name"),
+    ("not-toml", TEXT + "\n[costs\n", None),
+]
+
+
+@pytest.mark.parametrize(("text", "field"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_malformed_profile_names_file_and_field(
+    tmp_path: Path, text: str, field: str | None
+) -> None:
+    """InputError names the file and the offending field (none for a TOML syntax error)."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_profile(str(path))
+    err = exc.value
+    assert err.source == str(path)
+    assert err.field == field
+    if field is None:
+        assert "not valid TOML" in err.message
+    assert str(err).startswith(f"{path}: {field}: " if field else f"{path}: ")
+
+
+def test_unknown_profile_lists_the_builtins() -> None:
+    """A name that is neither a built-in nor a file is refused, listing the built-ins."""
+    with pytest.raises(InputError, match="xeon-2018-pmem") as exc:
+        load_profile("no-such-profile")
+    assert exc.value.source == "no-such-profile"
+
+
+def test_cli_rejects_a_bad_profile_with_one_line(tmp_path: Path) -> None:
+    """`memmapsim run tiny-pmem --profile BAD.toml` exits 2 with one line on stderr."""
+    path = tmp_path / "bad.toml"
+    path.write_text(edit(POISON_NS, "[costs.poison]\nns = -1.0\n"))
+    result = CliRunner().invoke(app, ["run", "tiny-pmem", "--profile", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"memmapsim: error: {path}: costs.poison.ns: ")
+
+
+# --- regressions for profiles that once crashed or were accepted silently --------------
+REGRESSIONS = [
+    ("inf-ns", edit(POISON_NS, "[costs.poison]\nns = inf\n"), "costs.poison.ns"),
+    (
+        "negative-fixed",
+        edit("section_add = 2000.0", "section_add = -2000.0"),
+        "fixed_ns.section_add",
+    ),
+    ("inf-fixed", edit("step = 1000.0", "step = inf"), "fixed_ns.step"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "field"), [b[1:] for b in REGRESSIONS], ids=[b[0] for b in REGRESSIONS]
+)
+def test_profile_rejects_infinite_or_negative_costs(tmp_path: Path, text: str, field: str) -> None:
+    """Were accepted: inf crashed the engine; negative fixed costs were silently 0."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_profile(str(path))
+    assert exc.value.source == str(path) and exc.value.field == field
+
+
+def test_zero_cost_work_does_not_crash(tmp_path: Path) -> None:
+    """Was a ZeroDivisionError: a job whose per-page costs are all 0."""
+    text = TEXT
+    for old in ("ns = 28.762", "ns = 1.0", "ns = 0.572"):
+        text = text.replace(old, "ns = 0.0", 1)
+    path = tmp_path / "zero.toml"
+    path.write_text(text)
+    r = simulate(load_scenario("tiny-pmem"), "4.20", profile=str(path))
+    assert r.timing is not None and r.timing.total_s < 0.001
