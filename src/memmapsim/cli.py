@@ -146,6 +146,29 @@ def compare(
 
 
 @app.command()
+def trace(
+    scenario: ScenarioArg,
+    kernel: KernelOpt = None,
+    engine: EngineOpt = "inorder",
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The trace: with the in-order engine every effect in program order with the locks
+    held; with the timing engine every interval of work or lock wait, and the lock holds."""
+    from memmapsim.report.trace_text import trace_data, trace_lines
+
+    try:
+        result = _simulate(scenario, kernel, "runs", engine, profile)
+    except InputError as e:
+        _fail(e)
+        return
+    if as_json:
+        _emit_json(trace_data(result))
+    else:
+        sys.stdout.write("".join(line + "\n" for line in trace_lines(result)))
+
+
+@app.command()
 def validate(
     as_json: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,

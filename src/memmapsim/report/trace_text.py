@@ -1,0 +1,105 @@
+"""The traces, for people and machines.
+
+- in-order engine: every effect in program order, with the thread and the locks it held;
+- timing engine: every interval of work or lock wait (thread, CPU, node, kind, time, pfn
+  range, memory node, whether mem_hotplug_lock was held), and every lock hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum, IntEnum
+from typing import Any
+
+from memmapsim import effects as fx
+from memmapsim.simulate import RunResult
+
+_HEX_FIELDS = {"pfn", "lo", "hi", "start", "size", "start_pfn", "nr_pages", "res_start", "res_end"}
+
+
+def describe_effect(e: fx.Effect) -> str:
+    """``Name field=value ...`` with pfns and addresses in hex, page work by function."""
+    parts = [type(e).__name__]
+    if dataclasses.is_dataclass(e):
+        for f in dataclasses.fields(e):
+            v = getattr(e, f.name)
+            if isinstance(v, fx.PageWork):
+                ops = ", ".join(op.name for op in v.ops)
+                parts.append(f"{f.name}={v.fn}[{ops}]")
+            elif f.name == "cfg":
+                parts.append(f"cfg={v.dev_name}")
+            elif isinstance(v, int) and not isinstance(v, bool) and f.name in _HEX_FIELDS:
+                parts.append(f"{f.name}={v:#x}")
+            elif isinstance(v, IntEnum):
+                parts.append(f"{f.name}={v.name}")
+            elif isinstance(v, Enum):
+                parts.append(f"{f.name}={v.value}")
+            else:
+                parts.append(f"{f.name}={v}")
+    return " ".join(parts)
+
+
+def trace_data(r: RunResult) -> dict[str, Any]:
+    if r.timing is None:
+        return {
+            "engine": "inorder",
+            "effects": [
+                {
+                    "seq": rec.seq,
+                    "thread": rec.thread,
+                    "effect": describe_effect(rec.effect),
+                    "locks": list(rec.locks),
+                }
+                for rec in r.trace
+            ],
+        }
+    return {
+        "engine": "timing",
+        "intervals": [
+            {
+                "thread": iv.thread,
+                "cpu": iv.cpu,
+                "node": iv.node,
+                "kind": iv.kind,
+                "detail": iv.detail,
+                "start_s": round(iv.start * 1e-9, 9),
+                "end_s": round(iv.end * 1e-9, 9),
+                "pfns": [f"{iv.pfns[0]:#x}", f"{iv.pfns[1]:#x}"] if iv.pfns else None,
+                "mem_node": iv.mem_node,
+                "locked": iv.locked,
+            }
+            for iv in sorted(r.intervals, key=lambda i: (i.start, i.thread))
+        ],
+        "lock_holds": [
+            {
+                "lock": h.lock,
+                "thread": h.thread,
+                "start_s": round(h.start * 1e-9, 9),
+                "end_s": round(h.end * 1e-9, 9),
+            }
+            for h in sorted(r.holds, key=lambda h: (h.start, h.thread))
+        ],
+    }
+
+
+def trace_lines(r: RunResult) -> list[str]:
+    data = trace_data(r)
+    if data["engine"] == "inorder":
+        return [
+            f"{e['seq']:4d} {e['thread']:<10} {e['effect']}"
+            + (f"  [{', '.join(e['locks'])}]" if e["locks"] else "")
+            for e in data["effects"]
+        ]
+    out = []
+    for iv in data["intervals"]:
+        where = (
+            f"pfns {iv['pfns'][0]}-{iv['pfns'][1]} on node {iv['mem_node']}" if iv["pfns"] else ""
+        )
+        lock = " (under mem_hotplug_lock)" if iv["locked"] else ""
+        out.append(
+            f"{iv['start_s']:12.6f} {iv['end_s']:12.6f} {iv['thread']:<10} cpu{iv['cpu']:<4} "
+            f"{iv['kind']:<16} {iv['detail']} {where}{lock}".rstrip()
+        )
+    for h in data["lock_holds"]:
+        out.append(f"{h['start_s']:12.6f} {h['end_s']:12.6f} {h['thread']:<10} holds {h['lock']}")
+    return out
