@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from typer.testing import CliRunner
@@ -32,7 +33,7 @@ def test_timing_trace_intervals_and_holds() -> None:
     data = json.loads(res.stdout)
     holds = [h for h in data["lock_holds"] if h["lock"] == "mem_hotplug_lock"]
     assert len(holds) == 4
-    for a, b in zip(holds, holds[1:], strict=False):
+    for a, b in itertools.pairwise(holds):
         assert a["end_s"] <= b["start_s"]  # nodes follow one another
     locked = [iv for iv in data["intervals"] if iv["locked"] and iv["kind"] == "struct page init"]
     assert {iv["thread"] for iv in locked} == {"pmem0", "pmem1", "pmem2", "pmem3"}
