@@ -118,7 +118,6 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
 @dataclass
 class DeviceResult:
     ns: Namespace
-    ret: int
     pgmap: DevPagemap | None
     census: list[ClassCensus] = field(default_factory=list)
     pages_locked: int = 0
@@ -228,7 +227,7 @@ def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
 
 
 def _device_result(mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None) -> DeviceResult:
-    res = DeviceResult(ns, 0, pgmap)
+    res = DeviceResult(ns, pgmap)
     if pgmap is None:
         return res
     others = [res_pfns(p.cfg) for p in mem.pgmaps if p.id != pgmap.id]

@@ -148,9 +148,9 @@ class Applier:
         returning the id found there (the error path removes what was inserted)."""
         index = self.mem.indexes[e.index]
         if index.kind != "xarray":
-            for _lo, _hi, pid in index._map.runs(e.lo, e.hi):
-                if pid is not None:
-                    return pid
+            clash = index.first_entry(e.lo, e.hi)
+            if clash is not None:
+                return clash
         index.assign(e.lo, e.hi, e.pgmap, e.entries)
         return None
 

@@ -8,7 +8,7 @@ as switches of :class:`~memmapsim.kernel.kernel.Params`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params
@@ -139,13 +139,8 @@ RELEASES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
 class KernelSpecError(ValueError):
-    message: str
-    extra: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return self.message
+    """A kernel name that is not a release plus known, compatible changes."""
 
 
 def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:

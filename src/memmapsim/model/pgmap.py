@@ -132,6 +132,13 @@ class PfnIndex:
     def lookup(self, pfn: int) -> int | None:
         return self._map.get(pfn)
 
+    def first_entry(self, lo: int, hi: int) -> int | None:
+        """The pgmap id of the first occupied pfn in ``[lo, hi)``, or None."""
+        for _lo, _hi, pid in self._map.runs(lo, hi):
+            if pid is not None:
+                return pid
+        return None
+
     def assign(self, lo: int, hi: int, pgmap_id: int | None, entries: int) -> None:
         self._map.assign(lo, hi, pgmap_id)
         self.entries += entries
