@@ -116,6 +116,9 @@ class NewPgmap(Effect):
 
     cfg: PgmapConfig
     nid: int
+    id: int
+    """Which device's struct dev_pagemap this is (its namespace index): the symbolic
+    address page->pgmap tokens carry."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,7 +196,7 @@ def simulate(
             if engine == "timing":
                 why += " (only when the probes run concurrently, as the timing engine ran them)"
             raise InputError(sc.source, f"devices[{i}]", why)
-    by_label = {pg.cfg.dev_name: pg for pg in mem.pgmaps}
+    by_label = {pg.cfg.dev_name: pg for pg in mem.all_pgmaps()}
     devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
     out.devices = devices
@@ -230,7 +230,7 @@ def _device_result(mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None) ->
     res = DeviceResult(ns, pgmap)
     if pgmap is None:
         return res
-    others = [res_pfns(p.cfg) for p in mem.pgmaps if p.id != pgmap.id]
+    others = [res_pfns(p.cfg) for p in mem.all_pgmaps() if p.id != pgmap.id]
     res.census = [census(mem.memmap, c) for c in pfn_classes(pgmap.cfg, others)]
     lo, hi = aligned_span(pgmap.cfg)
     locked: Counter[bool] = Counter()

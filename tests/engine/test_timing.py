@@ -89,7 +89,7 @@ def memory() -> MemoryState:
             ((base + 64 * PAGES_PER_SECTION) << PAGE_SHIFT) - 1,
             f"ref{pid}",
         )
-        mem.pgmaps.append(DevPagemap(pid, cfg, nid, PercpuRef(f"ref{pid}")))
+        mem.pgmaps[pid] = DevPagemap(pid, cfg, nid, PercpuRef(f"ref{pid}"))
     return mem
 
 

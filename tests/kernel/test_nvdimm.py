@@ -14,7 +14,7 @@ from memmapsim.units import GiB, MiB, TiB
 def layout(kernel: str, scenario: str) -> list[dict[str, int]]:
     r = simulate(load_scenario(scenario), kernel)
     out = []
-    for pg in r.mem.pgmaps:
+    for pg in r.mem.all_pgmaps():
         assert pg.altmap is not None
         a = pg.altmap
         out.append(

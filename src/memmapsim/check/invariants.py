@@ -216,9 +216,9 @@ def check_all(
 ) -> list[Finding]:
     """All invariants for every pgmap; ``labels`` names each pgmap's device."""
     out: list[Finding] = []
-    for pgmap in mem.pgmaps:
+    for pgmap in mem.all_pgmaps():
         label = labels.get(pgmap.id, pgmap.cfg.dev_name)
-        others = [res_pfns(p.cfg) for p in mem.pgmaps if p.id != pgmap.id]
+        others = [res_pfns(p.cfg) for p in mem.all_pgmaps() if p.id != pgmap.id]
         out += check_refs(pgmap, label)
         out += check_pageblocks(mem, pgmap, label, others)
         out += check_device_pages(mem, pgmap, label)

@@ -138,9 +138,11 @@ class Applier:
 
     # --- pgmaps -------------------------------------------------------------------------------
     def _new_pgmap(self, t: ThreadCtx, e: fx.NewPgmap) -> int:
-        pid = len(self.mem.pgmaps)
+        pid = e.id
+        if pid in self.mem.pgmaps:
+            raise RuntimeError(f"pgmap {pid} is created twice")
         altmap = VmemAltmap(e.cfg.altmap) if e.cfg.altmap is not None else None
-        self.mem.pgmaps.append(DevPagemap(pid, e.cfg, e.nid, PercpuRef(e.cfg.ref_name), altmap))
+        self.mem.pgmaps[pid] = DevPagemap(pid, e.cfg, e.nid, PercpuRef(e.cfg.ref_name), altmap)
         return pid
 
     def _index_insert(self, t: ThreadCtx, e: fx.PgmapIndexInsert) -> int | None:

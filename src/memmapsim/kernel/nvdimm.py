@@ -191,7 +191,7 @@ def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
         yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
         return -EBUSY
     yield Step("blk_alloc_queue_node", f"node {ns.nid}")
-    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     if ret:
         return ret
@@ -213,7 +213,7 @@ def dax_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
         return -EBUSY
     cfg = nvdimm_setup_pfn(ns, sb, MemoryType.UNSET, "dax_pmem->ref")
     yield from _npfns_check(ns, sb, cfg)
-    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     return ret
 
@@ -234,7 +234,7 @@ def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
         ns.start + ns.size - 1,
         "devmem->ref",
     )
-    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
     names[pgmap_id] = dev.name
     ret: int = yield from hmm_devmem_pages_create(k, dev, Pgmap(pgmap_id, cfg), names)
     return ret

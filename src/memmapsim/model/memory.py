@@ -30,7 +30,8 @@ class MemoryState:
     indexes: dict[str, PfnIndex]
     sections: SectionMap = field(default_factory=SectionMap)
     pageblocks: PageblockMap = field(default_factory=PageblockMap)
-    pgmaps: list[DevPagemap] = field(default_factory=list)
+    pgmaps: dict[int, DevPagemap] = field(default_factory=dict)
+    """By id: the namespace index of the device whose driver filled it."""
     locks: LockTable = field(default_factory=LockTable)
     claims: list[Resource] = field(default_factory=list)
     """Busy regions claimed with request_mem_region (children of the iomem tree)."""
@@ -43,6 +44,10 @@ class MemoryState:
 
     def pgmap(self, pgmap_id: int) -> DevPagemap:
         return self.pgmaps[pgmap_id]
+
+    def all_pgmaps(self) -> list[DevPagemap]:
+        """Every pgmap in id order, whatever order the probes created them in."""
+        return [self.pgmaps[i] for i in sorted(self.pgmaps)]
 
     def zone(self, nid: int, zone: ZoneType) -> Zone:
         return self.pgdats[nid].zones[zone]
