@@ -14,7 +14,7 @@ shadow pass record over a pfn range), and the same observation, :meth:`Memmap.ru
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -48,9 +48,8 @@ class Memmap(ABC):
             return rec
         raise AssertionError("runs() must cover the range")  # pragma: no cover
 
-    def count(self, lo: int, hi: int, pred: object) -> int:
+    def count(self, lo: int, hi: int, pred: Callable[[PageRecord], bool]) -> int:
         """Number of pfns in ``[lo, hi)`` whose record satisfies ``pred``."""
-        assert callable(pred)
         return sum(e - s for s, e, r in self.runs(lo, hi) if pred(r))
 
 
