@@ -16,11 +16,12 @@ from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
 from memmapsim.config.scenario import Scenario
 from memmapsim.engine.apply import LogLine
 from memmapsim.engine.costs import CostProfile, load_profile
-from memmapsim.engine.inorder import EffectRecord, InOrderEngine
+from memmapsim.engine.inorder import EffectRecord, InOrderEngine, InOrderResult
 from memmapsim.engine.placement import Topology, place
 from memmapsim.engine.timing import Interval, LockHold, TimingEngine
 from memmapsim.engine.trace import TimingSummary, summarize
 from memmapsim.errors import InputError
+from memmapsim.kernel.debug import boot_messages
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.kernel import BootConfig, Kernel
 from memmapsim.kernel.nvdimm import Namespace, probe
@@ -176,7 +177,7 @@ def simulate(
     names: dict[int, str] = {}
     out = RunResult(sc, k, backend, mem, [], [], [])
     if engine == "inorder":
-        ino = InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
+        ino = _run_inorder(k, nss, mem)
         rets, out.log, out.trace = [th.ret for th in ino.threads], ino.log, ino.trace
     elif engine == "timing":
         prof = load_profile(profile or sc.knobs.cost_profile)
@@ -190,12 +191,11 @@ def simulate(
         out.cpus = {ns.label: cpu for ns, cpu in zip(nss, cpus, strict=True)}
     else:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
-    for i, (ns, ret) in enumerate(zip(nss, rets, strict=True)):
-        if ret:
-            why = _refusal(k, ns, ret, out.log)
-            if engine == "timing":
-                why += " (only when the probes run concurrently, as the timing engine ran them)"
-            raise InputError(sc.source, f"devices[{i}]", why)
+    note = " (only when the probes run concurrently, as the timing engine ran them)"
+    _check_refusals(sc, k, rets, out.log, note if engine == "timing" else "")
+    # setup_vm_debug() runs while parsing the command line, long before the probes.
+    boot = [LogLine(0, level, text, "cmdline") for level, text in boot_messages(k)]
+    out.log = boot + out.log
     by_label = {pg.cfg.dev_name: pg for pg in mem.all_pgmaps()}
     devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
@@ -208,13 +208,22 @@ def preflight(sc: Scenario, k: Kernel) -> None:
     """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
     another, the order the devices are listed), where every check the kernel makes —
     including the conflict probes that concurrent probes can race past — is effective."""
-    mem = build_memory(sc, k, "runs")
+    res = _run_inorder(k, namespaces(sc), build_memory(sc, k, "runs"))
+    _check_refusals(sc, k, [th.ret for th in res.threads], res.log)
+
+
+def _run_inorder(k: Kernel, nss: list[Namespace], mem: MemoryState) -> InOrderResult:
     names: dict[int, str] = {}
-    nss = namespaces(sc)
-    res = InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
-    for i, (ns, th) in enumerate(zip(nss, res.threads, strict=True)):
-        if th.ret:
-            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, th.ret, res.log))
+    return InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
+
+
+def _check_refusals(
+    sc: Scenario, k: Kernel, rets: list[int], log: list[LogLine], note: str = ""
+) -> None:
+    """Raise InputError for the first device whose probe failed, in the kernel's words."""
+    for i, (ns, ret) in enumerate(zip(namespaces(sc), rets, strict=True)):
+        if ret:
+            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, ret, log) + note)
 
 
 def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:

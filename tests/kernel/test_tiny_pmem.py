@@ -154,6 +154,8 @@ def test_vm_debug_parameter_in_4_20(vm_debug: str | None, poisoned: bool, log: l
     assert r.mem.page(RESERVE).poisoned is poisoned
     assert page_init_poisoning(r.kernel) is poisoned
     assert [text for _lvl, text in boot_messages(r.kernel)] == log
+    # the messages reach the run's kernel log, before any probe's line
+    assert [ln.text for ln in r.log][: len(log)] == log
 
 
 def test_vm_debug_does_not_exist_in_4_18() -> None:
