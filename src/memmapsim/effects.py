@@ -57,11 +57,6 @@ class Step(Effect):
 
 
 @dataclass(frozen=True, slots=True)
-class CondResched(Effect):
-    """A standalone ``cond_resched()`` (those inside page loops are in :class:`PageWork`)."""
-
-
-@dataclass(frozen=True, slots=True)
 class Jiffies(Effect):
     """Read ``jiffies``; the result is an int."""
 
@@ -89,13 +84,6 @@ class RegionIntersects(Effect):
     start: int
     size: int
     name: str
-
-
-@dataclass(frozen=True, slots=True)
-class PfnValid(Effect):
-    """``pfn_valid(pfn)``; result is a bool."""
-
-    pfn: int
 
 
 # --- dev_pagemap ----------------------------------------------------------------------------

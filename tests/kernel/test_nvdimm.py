@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from memmapsim.config.scenario import load_scenario
-from memmapsim.kernel.nvdimm import Namespace, PfnSb, nvdimm_setup_pfn
+from memmapsim.effects import RegionIntersects
+from memmapsim.kernel.nvdimm import Namespace, PfnSb, nd_pfn_init, nvdimm_setup_pfn
+from memmapsim.kernel.versions import parse_kernel
 from memmapsim.model.pgmap import MemoryType
+from memmapsim.model.resource import Region
 from memmapsim.simulate import simulate
 from memmapsim.units import GiB, MiB, TiB
 
@@ -50,13 +53,36 @@ def test_200mib_namespace_in_a_hole() -> None:
     assert dev["data"] == 49_664
 
 
-def test_device_dax_adds_the_label_reserve() -> None:
-    ns = Namespace(0, "d", "devdax", 0, 1 * GiB, 200 * MiB, "device")
-    fs = Namespace(0, "f", "fsdax", 0, 1 * GiB, 200 * MiB, "device")
-    sb_dax = PfnSb("pmem", 6 * MiB + 2 * MiB, 0, 0, 0, 2 * MiB)  # 128K label → next 2M
-    cfg = nvdimm_setup_pfn(ns, sb_dax, MemoryType.UNSET, "ref")
-    assert cfg.altmap is not None and cfg.altmap.free == (8 * MiB - 8192) // 4096
-    assert ns.device.name == "dax0.0" and fs.device.name == "pfn0.0"
+def drive_nd_pfn_init(ns: Namespace) -> PfnSb | int:
+    """Run nd_pfn_init with no System RAM anywhere near (every region_intersects DISJOINT)."""
+    gen = nd_pfn_init(parse_kernel("4.18"), ns)
+    reply = None
+    try:
+        while True:
+            eff = gen.send(reply)
+            reply = Region.REGION_DISJOINT if isinstance(eff, RegionIntersects) else None
+    except StopIteration as stop:
+        result: PfnSb | int = stop.value
+        return result
+
+
+@pytest.mark.parametrize(("align", "extra"), [(4096, 128 * 1024), (2 * MiB, 0)])
+def test_device_dax_adds_the_label_reserve(align: int, extra: int) -> None:
+    """device-dax reserves 128 KiB for labels after the memmap; with a 4 KiB alignment that
+    moves dataoff by exactly 128 KiB, with the default 2 MiB it is absorbed by rounding."""
+    fs = drive_nd_pfn_init(Namespace(0, "f", "fsdax", 0, 1 * GiB, 200 * MiB, "device", align))
+    dax = drive_nd_pfn_init(Namespace(0, "d", "devdax", 0, 1 * GiB, 200 * MiB, "device", align))
+    assert isinstance(fs, PfnSb) and isinstance(dax, PfnSb)
+    assert dax.dataoff - fs.dataoff == extra
+    assert fs.dataoff == (6 * MiB if align == 2 * MiB else 8192 + 4 * MiB)
+    cfg = nvdimm_setup_pfn(
+        Namespace(0, "d", "devdax", 0, 1 * GiB, 200 * MiB, "device", align),
+        dax,
+        MemoryType.UNSET,
+        "r",
+    )
+    assert cfg.altmap is not None and cfg.altmap.free == (dax.dataoff - 8192) // 4096
+    assert Namespace(0, "d", "devdax", 0, 0, 0, "device").device.name == "dax0.0"
 
 
 def test_mid_section_start_has_reserve_include_the_offset() -> None:

@@ -23,7 +23,7 @@ from memmapsim.model.page import PageView
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
-from memmapsim.model.pgmap import DevPagemap, MemoryType
+from memmapsim.model.pgmap import DevPagemap
 from memmapsim.model.structpage import Word, describe_word
 from memmapsim.units import PAGEBLOCK_ORDER
 
@@ -114,8 +114,8 @@ def check_passes(
 
 def pages_put_at_release(pgmap: DevPagemap) -> int:
     """devm_memremap_pages_release puts one page (one pgmap ref) per pfn of
-    for_each_device_pfn; hmm_devmem_release puts none."""
-    if pgmap.cfg.type in (MemoryType.MEMORY_DEVICE_PRIVATE, MemoryType.MEMORY_DEVICE_PUBLIC):
+    for_each_device_pfn (none if pfn_first >= pfn_end); hmm_devmem_release puts none."""
+    if not pgmap.cfg.release_puts_pages:
         return 0
     return max(0, pgmap.cfg.pfn_end() - pgmap.cfg.pfn_first())
 

@@ -71,12 +71,10 @@ class Applier:
             fx.Acquire: self._acquire,
             fx.Release: self._release,
             fx.Step: _nothing,
-            fx.CondResched: _nothing,
             fx.Jiffies: self._jiffies,
             fx.Printk: self._printk,
             fx.GetDevPagemap: self._get_dev_pagemap,
             fx.RegionIntersects: self._region_intersects,
-            fx.PfnValid: lambda t, e: self.mem.sections.valid_section(e.pfn),
             fx.RequestMemRegion: self._request_mem_region,
             fx.NewPgmap: self._new_pgmap,
             fx.PgmapIndexInsert: self._index_insert,
@@ -187,8 +185,7 @@ class Applier:
             if altmap is not None:
                 n = min(n, _altmap_sections(altmap))
                 if n:
-                    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
-                    altmap.align += ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
+                    altmap.align += _altmap_nr_align(altmap)
                     altmap.alloc += n * PFNS_PER_SECTION_MEMMAP
             if n:
                 self._populate_sections(t, lo, lo + n, state, e.poison)
@@ -258,10 +255,16 @@ class Applier:
             self.mem.pgmap(work.pgmap).ref.get_many(work.ref_gets * e.nr_pages)
 
 
+def _altmap_nr_align(altmap: VmemAltmap) -> int:
+    """vmem_altmap_alloc(): pfns skipped to align the next 2 MiB block at
+    vmem_altmap_next_pfn() = base + reserve + alloc + align."""
+    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
+    return ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
+
+
 def _altmap_sections(altmap: VmemAltmap) -> int:
     """How many more 2 MiB memmap blocks vmem_altmap_alloc() can hand out."""
-    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
-    nr_align = ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
+    nr_align = _altmap_nr_align(altmap)
     avail = altmap.cfg.free - (altmap.alloc + altmap.align)
     if avail < nr_align:
         return 0

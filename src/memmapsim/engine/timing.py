@@ -243,7 +243,7 @@ class TimingEngine:
             job.amount, job.detail = prof.fixed("step"), eff.name
         elif isinstance(eff, fx.Printk):
             job.amount = prof.fixed("printk")
-        elif isinstance(eff, fx.GetDevPagemap | fx.RegionIntersects | fx.PfnValid):
+        elif isinstance(eff, fx.GetDevPagemap | fx.RegionIntersects):
             job.amount = prof.fixed("lookup")
         if job.amount <= 0:
             job.amount = EPS

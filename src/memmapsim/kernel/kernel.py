@@ -8,7 +8,7 @@ build and boot configuration from the scenario (CONFIG_DEBUG_VM, ``vm_debug=``, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
@@ -72,12 +72,6 @@ class Kernel:
     @property
     def layout(self) -> PageFlagsLayout:
         return PageFlagsLayout(self.p.pageflags)
-
-    def has(self, change: str) -> bool:
-        return change in self.changes
-
-    def with_config(self, config: BootConfig) -> Kernel:
-        return replace(self, config=config)
 
     def jiffies_to_msecs(self, j: int) -> int:
         return j * 1000 // self.config.hz

@@ -233,6 +233,7 @@ def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
         ns.start,
         ns.start + ns.size - 1,
         "devmem->ref",
+        release_puts_pages=False,
     )
     pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
     names[pgmap_id] = dev.name

@@ -17,7 +17,6 @@ from memmapsim.model.structpage import (
     MAPCOUNT_MASK,
     NR_WORDS,
     REFCOUNT_SHIFT,
-    STALE,
     TokenKind,
     Word,
     Write,
@@ -73,7 +72,6 @@ class PageRecord:
 
 
 ABSENT_RECORD = PageRecord((ABSENT,) * NR_WORDS)
-STALE_WORDS = (STALE,) * NR_WORDS
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class PgmapConfig:
     res_end: int
     ref_name: str
     altmap: AltmapConfig | None = None
+    release_puts_pages: bool = True
+    """Whether the release the driver registers puts one page (one ref) per device pfn:
+    devm_memremap_pages_release does; hmm_devmem_release (v4.18-v4.20) does not."""
 
     @property
     def altmap_valid(self) -> bool:
@@ -96,10 +99,6 @@ class PercpuRef:
     def get_many(self, n: int) -> None:
         self.count += n
         self.gets += n
-
-    def put_many(self, n: int) -> None:
-        self.count -= n
-        self.puts += n
 
 
 @dataclass

@@ -10,7 +10,7 @@ without the exact altmap pfn (which is computable), so that a 3 TiB device stays
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntFlag
 
 from memmapsim.model.runmap import RunMap
@@ -33,11 +33,6 @@ class SectionState:
     backing: str = "none"
     """Where the memmap lives: "none", "boot", "ram:<nid>" or "altmap:<pgmap id>"."""
 
-    def with_flags(
-        self, add: SectionFlag = SectionFlag.NONE, clear: SectionFlag = SectionFlag.NONE
-    ) -> SectionState:
-        return replace(self, flags=(self.flags | add) & ~clear)
-
 
 NO_SECTION = SectionState()
 SECTION_LIMIT = 1 << (52 - 12 - PFN_SECTION_SHIFT + 1)
@@ -58,24 +53,5 @@ class SectionMap:
     def assign(self, lo: int, hi: int, state: SectionState) -> None:
         self._map.assign(lo, hi, state)
 
-    def update(
-        self,
-        lo: int,
-        hi: int,
-        add: SectionFlag = SectionFlag.NONE,
-        clear: SectionFlag = SectionFlag.NONE,
-    ) -> None:
-        self._map.update(lo, hi, lambda s: s.with_flags(add, clear))
-
     def runs(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int, SectionState]]:
         return self._map.runs(lo, hi)
-
-    def first_with(self, lo: int, hi: int, flag: SectionFlag) -> int | None:
-        return self._map.first_match(lo, hi, lambda s: bool(s.flags & flag))
-
-    def valid_section(self, pfn: int) -> bool:
-        """valid_section(): the section has a memmap (SECTION_HAS_MEM_MAP)."""
-        return bool(self.of_pfn(pfn).flags & SectionFlag.HAS_MEM_MAP)
-
-    def online_section(self, pfn: int) -> bool:
-        return bool(self.of_pfn(pfn).flags & SectionFlag.IS_ONLINE)

@@ -36,9 +36,6 @@ class Span:
         hi = max(self.end_pfn, end)
         self.start_pfn, self.spanned_pages = lo, hi - lo
 
-    def contains(self, pfn: int) -> bool:
-        return self.start_pfn <= pfn < self.end_pfn
-
 
 @dataclass
 class Zone:

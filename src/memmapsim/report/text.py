@@ -17,13 +17,18 @@ def passes_text(c: ClassCensus) -> str:
     return "\n".join(parts)
 
 
+def _altmap_text(d: DeviceResult, base: bool = True) -> str:
+    if d.pgmap is None or d.pgmap.altmap is None:
+        return ""
+    a = d.pgmap.altmap.cfg
+    where = f" base {a.base_pfn:#x}" if base else ""
+    return f", altmap{where} reserve {a.reserve} free {a.free}"
+
+
 def _device_header(d: DeviceResult) -> str:
     ns = d.ns
     head = f"{ns.label}: {ns.kind}, node {ns.nid}, {ns.device.name}, memmap on {ns.memmap}"
-    if d.pgmap is not None and d.pgmap.altmap is not None:
-        a = d.pgmap.altmap.cfg
-        head += f", altmap base {a.base_pfn:#x} reserve {a.reserve} free {a.free}"
-    return head
+    return head + _altmap_text(d)
 
 
 def print_run(r: RunResult, console: Console) -> None:
@@ -109,10 +114,7 @@ def _group_header(devs: list[DeviceResult]) -> str:
     d = devs[0]
     names = ", ".join(f"{x.ns.label} (node {x.ns.nid})" for x in devs)
     head = f"{names}: {d.ns.kind}, memmap on {d.ns.memmap}"
-    if d.pgmap is not None and d.pgmap.altmap is not None:
-        a = d.pgmap.altmap.cfg
-        head += f", altmap reserve {a.reserve} free {a.free} each"
-    return head
+    return head + _altmap_text(d, base=False) + (" each" if _altmap_text(d) else "")
 
 
 def _same_layout(a: DeviceResult, b: DeviceResult) -> bool:
