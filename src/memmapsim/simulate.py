@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_classes, res_pfns
 from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
-from memmapsim.config.scenario import Scenario
+from memmapsim.config.scenario import Scenario, nd_regions
 from memmapsim.engine.apply import LogLine
 from memmapsim.engine.costs import CostProfile, load_profile
 from memmapsim.engine.inorder import EffectRecord, InOrderEngine, InOrderResult
@@ -24,7 +24,7 @@ from memmapsim.errors import InputError
 from memmapsim.kernel.debug import boot_messages
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.kernel import BootConfig, Kernel
-from memmapsim.kernel.nvdimm import Namespace, probe
+from memmapsim.kernel.nvdimm import Namespace, NdRegion, probe
 from memmapsim.kernel.versions import KernelSpecError, parse_kernel
 from memmapsim.model.memmap import DenseMemmap, Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState
@@ -38,9 +38,14 @@ from memmapsim.units import PAGE_SHIFT, SECTION_ALIGN_DOWN, SECTION_ALIGN_UP, pf
 
 def namespaces(sc: Scenario) -> list[Namespace]:
     return [
-        Namespace(i, d.name, d.kind, d.node, d.start, d.size, d.memmap, d.align)
+        Namespace(i, d.name, d.kind, d.node, d.start, d.size, d.memmap, d.align, d.region_name)
         for i, d in enumerate(sc.devices)
     ]
+
+
+def nvdimm_bus(sc: Scenario) -> tuple[NdRegion, ...]:
+    """The nvdimm regions of the machine, as the bus enumerates them before any probe."""
+    return tuple(NdRegion(n, lo, hi - lo) for n, (lo, hi, _i) in nd_regions(sc).items())
 
 
 def resolve_kernel(sc: Scenario, spec: str | None) -> Kernel:
@@ -177,14 +182,16 @@ def simulate(
     names: dict[int, str] = {}
     out = RunResult(sc, k, backend, mem, [], [], [])
     if engine == "inorder":
-        ino = _run_inorder(k, nss, mem)
+        ino = _run_inorder(k, nss, mem, nvdimm_bus(sc))
         rets, out.log, out.trace = [th.ret for th in ino.threads], ino.log, ino.trace
     elif engine == "timing":
         prof = load_profile(profile or sc.knobs.cost_profile)
         topo = topology(sc)
         cpus = place(topo, [ns.nid for ns in nss], k.p.probe_placement, sc.knobs.registration_node)
+        bus = nvdimm_bus(sc)
         tim = TimingEngine(mem, prof, topo, k.config.hz).run(
-            (ns.label, ns.nid, probe(k, ns, names), cpu) for ns, cpu in zip(nss, cpus, strict=True)
+            (ns.label, ns.nid, probe(k, ns, names, bus), cpu)
+            for ns, cpu in zip(nss, cpus, strict=True)
         )
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
         out.timing, out.profile = summarize(tim), prof
@@ -208,13 +215,17 @@ def preflight(sc: Scenario, k: Kernel) -> None:
     """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
     another, the order the devices are listed), where every check the kernel makes —
     including the conflict probes that concurrent probes can race past — is effective."""
-    res = _run_inorder(k, namespaces(sc), build_memory(sc, k, "runs"))
+    res = _run_inorder(k, namespaces(sc), build_memory(sc, k, "runs"), nvdimm_bus(sc))
     _check_refusals(sc, k, [th.ret for th in res.threads], res.log)
 
 
-def _run_inorder(k: Kernel, nss: list[Namespace], mem: MemoryState) -> InOrderResult:
+def _run_inorder(
+    k: Kernel, nss: list[Namespace], mem: MemoryState, bus: tuple[NdRegion, ...]
+) -> InOrderResult:
     names: dict[int, str] = {}
-    return InOrderEngine(mem, hz=k.config.hz).run((ns.label, probe(k, ns, names)) for ns in nss)
+    return InOrderEngine(mem, hz=k.config.hz).run(
+        (ns.label, probe(k, ns, names, bus)) for ns in nss
+    )
 
 
 def _check_refusals(

@@ -43,26 +43,71 @@ def test_defer_v5_without_the_refcount_fix_underflows_the_pgmap_ref() -> None:
     assert fixed.mem.pgmaps[0].ref.gets == 49664
 
 
-def test_v4_18_second_device_in_a_section_reinitializes_the_first() -> None:
-    """4.18 has no conflict probes and __add_pages ignores -EEXIST, so a second namespace
-    in an already-added section still runs memmap_init_zone over the whole section —
-    over the first namespace's struct pages. v4.19's "Conflicting mapping in same
-    section" check refuses it instead.
+@pytest.mark.parametrize("kernel", ["4.18", "4.19", "4.20"])
+def test_second_device_covering_an_aligned_end_of_the_first_is_refused(kernel: str) -> None:
+    """get_dev_pagemap at the first and last pfn of the aligned range (kernel/memremap.c
+    186-197 of v4.18.0, 161-173 of v4.20.0): "low" is probed second and its aligned range
+    ends in "high", so every version refuses it with -ENOMEM.
 
         pfn 0x40000                 0x46400   0x46800             0x48000
             | low (100 MiB)         | high's reserve+free | high data |
             probed second           probed first
     """
     text = NODE + dev("high", "1124M", "28M") + dev("low", "1G", "100M")
-    sc = parse_scenario(text, "t.toml")
-    r = simulate(sc, "4.18")
-    passes = [f for f in by_inv(r.findings, "PASSES") if f.device == "high"]
-    assert passes, r.findings
-    assert any("memmap_init_zone [low]" in f.message for f in passes)
     with pytest.raises(InputError) as e:
-        simulate(sc, "4.20")
+        simulate(parse_scenario(text, "t.toml"), kernel)
     assert e.value.field == "devices[1]"
-    assert "Conflicting mapping in same section" in e.value.message
+    assert f"kernel {kernel} refuses low (-ENOMEM)" in e.value.message
+    assert '"nd_pmem pfn1.0: Conflicting mapping in same section"' in e.value.message
+
+
+# Two namespaces with their memmap in RAM, in one section whose first and last pfn
+# neither covers, so no probe refuses pmem1 (names: r0 probed first, r1 second):
+#
+#   pfn 0x40000  0x41000      0x43000  0x44000      0x46000          0x48000
+#       | (hole)  | r0 [1G+16M, |       | r1 [1G+64M, |     (hole)     |
+#       |         |  1G+48M)    |       |  1G+96M)    |                |
+#       |<------------------- one 128 MiB section ------------------->|
+OVERWRITE = NODE + dev("r0", "1040M", "32M", memmap="ram") + dev("r1", "1088M", "32M", memmap="ram")
+R0_DATA = (1040 << 8) + 512  # dataoff 2 MiB: the info block padded to the 2 MiB align
+
+
+@pytest.mark.parametrize(
+    ("kernel", "r0_passes", "pgmap_after"),
+    [
+        # v4.18: r1's memmap_init_zone (locked) runs over the whole section, after r0's
+        # pgmap loop: r0's data pages lose page->pgmap (INIT_LIST_HEAD's self pointer).
+        (
+            "4.18",
+            [
+                ("memmap_init_zone", "r0", True),
+                ("devm_memremap_pages", "r0", False),
+                ("memmap_init_zone", "r1", True),
+            ],
+            None,
+        ),
+        # v4.20: memmap_init_zone_device of r1 (unlocked) covers the whole section: r0's
+        # data pages now point at r1's pgmap.
+        (
+            "4.20",
+            [("memmap_init_zone_device", "r0", False), ("memmap_init_zone_device", "r1", False)],
+            1,
+        ),
+    ],
+)
+def test_second_device_in_a_section_reinitializes_the_first(
+    kernel: str, r0_passes: list[tuple[str, str, bool]], pgmap_after: int | None
+) -> None:
+    """The overwrite the conflict probes miss: __add_pages ignores -EEXIST for the shared
+    section, and the init of the second device covers its whole section-aligned span."""
+    r = simulate(parse_scenario(OVERWRITE, "t.toml"), kernel)
+    page = r.mem.page(R0_DATA)
+    assert [(p.by, p.who, p.locked) for p in page.record.init_passes] == r0_passes
+    assert page.pgmap == pgmap_after
+    passes = [f for f in by_inv(r.findings, "PASSES") if f.device == "r0"]
+    assert passes and any("[r1]" in f.message for f in passes)
+    i5 = [f for f in by_inv(r.findings, "I5") if f.device == "r0"]
+    assert i5 and i5[0].ranges[0][0] <= R0_DATA < i5[0].ranges[0][1]
 
 
 def test_v4_18_mid_section_start_skips_first_data_pages() -> None:

@@ -195,12 +195,14 @@ def shape(iv: Interval) -> tuple[str, str, str]:
 @pytest.mark.parametrize("kernel", ["4.18", "4.20", "4.20+node-local-probe"])
 def test_events_do_not_grow_with_memory_and_time_scales_with_it(kernel: str) -> None:
     """3 GiB, 3 TiB and 250 TiB per node give the same intervals (per thread, kind and
-    function), and total_s proportional to the size within 1 %."""
+    function), and total_s proportional to the size: within 1 % from 3 TiB to 250 TiB,
+    within 10 % at 3 GiB, where fixed work (v4.20's section-tail loop covers most of a
+    section whatever the size) weighs more."""
     runs = {gib: simulate(scaled(gib), kernel) for gib in SIZES_GIB}
     shapes = [Counter(map(shape, r.intervals)) for r in runs.values()]
     assert len({len(r.intervals) for r in runs.values()}) == 1
     assert shapes[0] == shapes[1] == shapes[2]
     per_gib = [timing(r).total_s / gib for gib, r in runs.items()]
-    assert per_gib[0] == pytest.approx(per_gib[1], rel=0.01)
+    assert per_gib[0] == pytest.approx(per_gib[1], rel=0.10)
     assert per_gib[2] == pytest.approx(per_gib[1], rel=0.01)
     assert timing(runs[3 * 1024]).total_s == pytest.approx(timing(run(kernel)).total_s)

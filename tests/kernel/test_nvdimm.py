@@ -1,17 +1,28 @@
-"""The nvdimm pfn-device layout (pfn_devs.c, v4.15-v5.0 form) and what it implies."""
+"""The nvdimm pfn-device layout (drivers/nvdimm/pfn_devs.c of v4.18.0 and v4.20.0)."""
 
 from __future__ import annotations
+
+from typing import Any, Literal
 
 import pytest
 
 from memmapsim.config.scenario import load_scenario
 from memmapsim.effects import RegionIntersects
-from memmapsim.kernel.nvdimm import Namespace, PfnSb, nd_pfn_init, nvdimm_setup_pfn
+from memmapsim.kernel.errno import ENXIO
+from memmapsim.kernel.nvdimm import (
+    DeviceKind,
+    Namespace,
+    NdRegion,
+    PfnSb,
+    nd_pfn_init,
+    nd_region_conflict,
+    nvdimm_setup_pfn,
+)
 from memmapsim.kernel.versions import parse_kernel
 from memmapsim.model.pgmap import MemoryType
 from memmapsim.model.resource import Region
 from memmapsim.simulate import simulate
-from memmapsim.units import GiB, MiB, TiB
+from memmapsim.units import GiB, KiB, MiB, TiB
 
 
 def layout(kernel: str, scenario: str) -> list[dict[str, int]]:
@@ -53,9 +64,11 @@ def test_200mib_namespace_in_a_hole() -> None:
     assert dev["data"] == 49_664
 
 
-def drive_nd_pfn_init(ns: Namespace) -> PfnSb | int:
+def drive_nd_pfn_init(
+    ns: Namespace, kernel: str = "4.18", bus: tuple[NdRegion, ...] = ()
+) -> PfnSb | int:
     """Run nd_pfn_init with no System RAM anywhere near (every region_intersects DISJOINT)."""
-    gen = nd_pfn_init(parse_kernel("4.18"), ns)
+    gen = nd_pfn_init(parse_kernel(kernel), ns, bus)
     reply = None
     try:
         while True:
@@ -66,23 +79,82 @@ def drive_nd_pfn_init(ns: Namespace) -> PfnSb | int:
         return result
 
 
-@pytest.mark.parametrize(("align", "extra"), [(4096, 128 * 1024), (2 * MiB, 0)])
-def test_device_dax_adds_the_label_reserve(align: int, extra: int) -> None:
-    """device-dax reserves 128 KiB for labels after the memmap; with a 4 KiB alignment that
-    moves dataoff by exactly 128 KiB, with the default 2 MiB it is absorbed by rounding."""
-    fs = drive_nd_pfn_init(Namespace(0, "f", "fsdax", 0, 1 * GiB, 200 * MiB, "device", align))
-    dax = drive_nd_pfn_init(Namespace(0, "d", "devdax", 0, 1 * GiB, 200 * MiB, "device", align))
+def ns(kind: DeviceKind, memmap: Literal["device", "ram"], align: int, **kw: Any) -> Namespace:
+    fields: dict[str, Any] = {"start": 1 * GiB, "size": 200 * MiB} | kw
+    return Namespace(0, kind, kind, 0, fields["start"], fields["size"], memmap, align, "region0")
+
+
+@pytest.mark.parametrize("kernel", ["4.18", "4.20"])
+@pytest.mark.parametrize("align", [4 * KiB, 2 * MiB])
+def test_pmem_mode_pads_the_memmap_to_a_pmd_whatever_the_alignment(kernel: str, align: int) -> None:
+    """PMEM mode: dataoff = ALIGN(start + 8K + 64 * npfns + label, max(align, PMD_SIZE))
+    (pfn_devs.c:745-746 of v4.20.0, the same in v4.18.0): 6 MiB for 200 MiB at 1 GiB, at a
+    4 KiB alignment too; device-dax's 128 KiB label reserve is absorbed by the padding."""
+    fs = drive_nd_pfn_init(ns("fsdax", "device", align), kernel)
+    dax = drive_nd_pfn_init(ns("devdax", "device", align), kernel)
+    assert isinstance(fs, PfnSb) and isinstance(dax, PfnSb)
+    assert fs.dataoff == dax.dataoff == 6 * MiB
+    assert fs.npfns == (200 - 6) * MiB // 4096
+    cfg = nvdimm_setup_pfn(ns("devdax", "device", align), dax, MemoryType.UNSET, "r")
+    assert cfg.altmap is not None and cfg.altmap.free == (6 * MiB - 8192) // 4096 == 1534
+
+
+@pytest.mark.parametrize(("align", "extra"), [(4 * KiB, 128 * KiB), (2 * MiB, 0)])
+def test_device_dax_adds_the_label_reserve_in_ram_mode(align: int, extra: int) -> None:
+    """RAM mode: dataoff = ALIGN(start + 8K + label, align): at a 4 KiB alignment the 128 KiB
+    label reserve moves dataoff by exactly 128 KiB; at 2 MiB it is absorbed by rounding."""
+    fs = drive_nd_pfn_init(ns("fsdax", "ram", align))
+    dax = drive_nd_pfn_init(ns("devdax", "ram", align))
     assert isinstance(fs, PfnSb) and isinstance(dax, PfnSb)
     assert dax.dataoff - fs.dataoff == extra
-    assert fs.dataoff == (6 * MiB if align == 2 * MiB else 8192 + 4 * MiB)
-    cfg = nvdimm_setup_pfn(
-        Namespace(0, "d", "devdax", 0, 1 * GiB, 200 * MiB, "device", align),
-        dax,
-        MemoryType.UNSET,
-        "r",
-    )
-    assert cfg.altmap is not None and cfg.altmap.free == (dax.dataoff - 8192) // 4096
-    assert Namespace(0, "d", "devdax", 0, 0, 0, "device").device.name == "dax0.0"
+    assert fs.dataoff == (2 * MiB if align == 2 * MiB else 8 * KiB)
+    cfg = nvdimm_setup_pfn(ns("devdax", "ram", align), dax, MemoryType.UNSET, "r")
+    assert cfg.altmap is None and cfg.dev_name == "dax0.0"
+
+
+@pytest.mark.parametrize("kernel", ["4.18", "4.20"])
+def test_tiny_pmem_at_4k_alignment_has_the_2m_altmap(kernel: str) -> None:
+    """nd_pfn->align = 4 KiB: the altmap is the 2 MiB run's (reserve 2, free 1534, and the
+    same alloc and align), since dataoff is padded to PMD_SIZE."""
+    sc = load_scenario("tiny-pmem")
+    dev4k = sc.devices[0].model_copy(update={"align": 4 * KiB})
+    four_k = simulate(sc.model_copy(update={"devices": [dev4k]}), kernel)
+    two_m = simulate(sc, kernel)
+    (a4,) = [pg.altmap for pg in four_k.mem.all_pgmaps()]
+    (a2,) = [pg.altmap for pg in two_m.mem.all_pgmaps()]
+    assert a4 is not None and a2 is not None
+    assert (a4.cfg, a4.alloc, a4.align) == (a2.cfg, a2.alloc, a2.align)
+    assert (a4.cfg.reserve, a4.cfg.free, a4.alloc, a4.align) == (2, 1534, 1024, 510)
+
+
+# Two regions sharing a section (v4.20's trim_pfn_device pads away from the other one):
+#
+#   1 GiB         1 GiB + 64 MiB      1 GiB + 128 MiB
+#   | regionA: a0  | regionB: b0       |
+OTHER = NdRegion("regionA", 1 * GiB, 64 * MiB)
+
+
+@pytest.mark.parametrize(("kernel", "pad"), [("4.18", 0), ("4.20", 64 * MiB)])
+def test_v4_20_pads_a_namespace_away_from_another_region(kernel: str, pad: int) -> None:
+    """b0's section-aligned-down start lies in regionA: v4.20 (nd_region_conflict) pads the
+    start to the next section, so the whole 64 MiB is padded away and b0 cannot be laid
+    out; v4.18 checks System RAM only and lays b0 out untrimmed."""
+    b0 = Namespace(1, "b0", "fsdax", 0, 1 * GiB + 64 * MiB, 64 * MiB, "device", 2 * MiB, "regionB")
+    bus = (OTHER, NdRegion("regionB", b0.start, b0.size))
+    sb = drive_nd_pfn_init(b0, kernel, bus)
+    if pad:
+        assert sb == -ENXIO
+    else:
+        assert isinstance(sb, PfnSb) and (sb.start_pad, sb.end_trunc) == (0, 0)
+
+
+def test_nd_region_conflict_skips_the_own_region_and_tests_both_ends() -> None:
+    bus = (OTHER, NdRegion("regionB", 1 * GiB + 64 * MiB, 64 * MiB))
+    assert not nd_region_conflict(bus, "regionA", 1 * GiB, 64 * MiB)
+    assert nd_region_conflict(bus, "regionB", 1 * GiB, 128 * MiB)  # starts inside regionA
+    assert nd_region_conflict(bus, "regionB", 1 * GiB - 4 * KiB, 8 * KiB)  # ends inside it
+    assert not nd_region_conflict(bus, "regionB", 1 * GiB - 4 * KiB, 4 * KiB)  # ends at its start
+    assert not nd_region_conflict(bus, "regionB", 1 * GiB + 64 * MiB, 4 * KiB)  # starts at its end
 
 
 def test_mid_section_start_has_reserve_include_the_offset() -> None:

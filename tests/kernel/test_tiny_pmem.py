@@ -24,6 +24,7 @@ from memmapsim.model.structpage import (
 from memmapsim.simulate import RunResult, simulate
 
 RESERVE, FREE, DATA, BLOCK, LAST_DATA, PAD = 0x40000, 0x40002, 0x40600, 0x40800, 0x4C7FF, 0x4C800
+SECTION_END = 0x48000
 
 
 def run(kernel: str, backend: str = "runs", **knobs: object) -> RunResult:
@@ -91,13 +92,20 @@ def test_v4_20(backend: str) -> None:
     assert (free.zone, free.reserved, free.pgmap) == (4, True, None)
     assert free.flags >> 12 & 1
     assert passes(r, FREE) == [("memmap_init_zone", True)]
-    # data and padding: one pass, memmap_init_zone_device, outside the lock; pgmap set,
-    # hmm_data = 0. The section-tail data get no extra locked pass in v4.20.0.
+    # data and padding: memmap_init_zone_device, outside the lock; pgmap set, hmm_data = 0.
+    # The data from the altmap's end to that section's end had a plain locked init first:
+    # v4.20.0's section-tail loop (mm/page_alloc.c:5545-5555, 2830bf6f05fb).
     for pfn in (DATA, LAST_DATA, PAD):
         page = mem.page(pfn)
         assert (page.zone, page.nid, page.refcount, page.reserved) == (4, 0, 1, True)
         assert page.pgmap == 0 and page.words[Word.LRU_PREV] == 0
-        assert passes(r, pfn) == [("memmap_init_zone_device", False)]
+    device = [("memmap_init_zone_device", False)]
+    assert passes(r, DATA) == [("memmap_init_zone (section tail)", True), *device]
+    assert passes(r, SECTION_END - 1) == [("memmap_init_zone (section tail)", True), *device]
+    assert passes(r, SECTION_END) == passes(r, LAST_DATA) == passes(r, PAD) == device
+    # 1,534 memmap-host pfns + 31,232 section-tail data pfns under the lock.
+    assert r.devices[0].pages_locked == 1534 + (SECTION_END - DATA) == 32_766
+    assert r.devices[0].pages_unlocked == 64_000
     assert mem.indexes["pgmap"].lookup(PAD) is None
     assert mem.indexes["pgmap"].kind == "xarray"
     assert mem.pageblocks.get_pfn(RESERVE) == STALE_USEMAP
@@ -108,15 +116,12 @@ def test_v4_20(backend: str) -> None:
     assert r.mem.pgmaps[0].ref.gets == 49664 == 0x4C800 - DATA
 
 
-def test_section_tail_change_adds_the_locked_pass_the_spec_describes() -> None:
-    """2830bf6f05fb (v5.0-rc1 only) on top of 4.20: the data pfns from the altmap's end to
-    that section's end get a plain locked init first, not Reserved, no pgmap."""
-    r = run("4.20+memmap-section-tail")
-    assert passes(r, DATA) == [
-        ("memmap_init_zone (section tail)", True),
-        ("memmap_init_zone_device", False),
-    ]
-    assert passes(r, 0x48000) == [("memmap_init_zone_device", False)]
+def test_section_tail_change_is_selectable_on_4_18() -> None:
+    """2830bf6f05fb (in v4.20, reverted during v5.0-rc) on top of 4.18: the section-aligned
+    span already ends on a section boundary, so the loop adds nothing there."""
+    plain, tail = run("4.18"), run("4.18+memmap-section-tail")
+    assert passes(tail, DATA) == passes(plain, DATA)
+    assert tail.devices[0].pages_locked == plain.devices[0].pages_locked
 
 
 def test_debug_vm_poisons_the_reserve_in_4_18() -> None:

@@ -114,10 +114,17 @@ class Device(_Strict):
     memmap: Literal["ram", "device"] = "device"
     align: Size = 2 << 20
     """The pfn device's alignment (nd_pfn->align); 2 MiB is ndctl's default."""
+    region: str | None = Field(default=None, min_length=1)
+    """The nvdimm region (interleave set) holding the namespace; by default one region per
+    node, as a socket's interleaved DIMMs give. Not for device-private memory."""
 
     @property
     def end(self) -> int:
         return self.start + self.size
+
+    @property
+    def region_name(self) -> str:
+        return self.region if self.region is not None else f"region{self.node}"
 
 
 class Knobs(_Strict):
@@ -253,7 +260,12 @@ def check_machine(sc: Scenario) -> None:
                 f"{fld}.memmap",
                 "device-private memory is not CPU-addressable: its memmap must be in ram",
             )
+        if d.kind == "device-private" and d.region is not None:
+            raise InputError(
+                src, f"{fld}.region", "device-private memory is not on an nvdimm region"
+            )
         ranges.append((d.start, d.end, fld))
+    check_regions(sc)
     for _start, end, fld in ranges:
         if end > limit:
             paging = "5-level" if sc.machine.five_level_paging else "4-level"
@@ -268,3 +280,25 @@ def check_machine(sc: Scenario) -> None:
     for (_s1, e1, f1), (s2, _e2, f2) in itertools.pairwise(dram):
         if s2 < e1:
             raise InputError(src, f2, f"overlaps {f1}")
+
+
+def nd_regions(sc: Scenario) -> dict[str, tuple[int, int, int]]:
+    """Each nvdimm region's span ``(start, end, index of its first device)``: the hull of
+    its namespaces (fsdax and devdax devices)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for i, d in enumerate(sc.devices):
+        if d.kind == "device-private":
+            continue
+        lo, hi, first = out.get(d.region_name, (d.start, d.end, i))
+        out[d.region_name] = (min(lo, d.start), max(hi, d.end), first)
+    return out
+
+
+def check_regions(sc: Scenario) -> None:
+    """Regions are disjoint (firmware describes each interleave set once)."""
+    spans = sorted((lo, hi, name, i) for name, (lo, hi, i) in nd_regions(sc).items())
+    for (_lo1, hi1, n1, _i1), (lo2, _hi2, n2, i2) in itertools.pairwise(spans):
+        if lo2 < hi1:
+            raise InputError(
+                sc.source, f"devices[{i2}].region", f"region {n2} overlaps region {n1}"
+            )

@@ -24,7 +24,11 @@ class Params:
     """``pgmap_radix`` (v4.18-v4.19) or ``pgmap_array`` (XArray, v4.20+)."""
     conflict_probes: bool = False
     """devm_memremap_pages probes get_dev_pagemap at both ends of the aligned range and
-    refuses with "Conflicting mapping in same section" (Dave Jiang, v4.19)."""
+    refuses with "Conflicting mapping in same section" (Dave Jiang, v4.18-rc7)."""
+    pfn_trim: Literal["system-ram", "regions"] = "system-ram"
+    """How nd_pfn_init trims a namespace whose sections collide: with System RAM only
+    (v4.18), or also with other nvdimm regions (trim_pfn_device + nd_region_conflict,
+    "libnvdimm, pfn: Pad pfn namespaces relative to other regions", v4.20)."""
     kasan_zero_shadow: bool = False
     """devm_memremap_pages calls kasan_add_zero_shadow (0207df4fa1a8, v4.19)."""
     reserved_atomic: bool = True
@@ -43,7 +47,7 @@ class Params:
     2018-10-08 fix folded into 966cf44f637e (absent from v5 as posted 2018-09-25)."""
     section_tail_init: bool = False
     """memmap_init_zone ends by initializing pfns up to the section end (2830bf6f05fb,
-    v5.0-rc1 only; reverted by 4aa9fc2a435a before v5.0)."""
+    v4.20; reverted by 4aa9fc2a435a during v5.0-rc)."""
     probe_placement: Literal["unbound", "node-local"] = "unbound"
     """Where nvdimm device registration (and the probe it runs) executes: an unbound
     worker near the CPU that queued it, or a CPU of the device's node."""

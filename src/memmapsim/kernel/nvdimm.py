@@ -1,19 +1,21 @@
 """drivers/nvdimm and drivers/dax: namespace layout and the probes that reach
 devm_memremap_pages (v4.18-v4.20), plus HMM's ``hmm_devmem_add`` for device-private.
 
-Layout (drivers/nvdimm/pfn_devs.c, v4.15-v5.0 form; see docs/spec-corrections.md):
+Layout (drivers/nvdimm/pfn_devs.c; read in the v4.18.0 and v4.20.0 trees, see
+docs/spec-corrections.md):
 
-- ``nd_pfn_init`` trims the namespace so that its sections do not collide with System
-  RAM: ``start_pad`` (up to the next section) if the section-aligned-down start is
-  REGION_MIXED; ``end_trunc`` (down to ``min(section, align)``) if the section-aligned-up
-  end is MIXED or the end is not ``align``-aligned. ``npfns`` is rounded up to whole
-  sections, so the memmap it reserves (64 bytes per pfn) is whole 2 MiB vmemmap blocks;
-  ``dataoff = ALIGN(start + 8K + 64 * npfns + label, align) - start``, where device-dax
-  adds a 128 KiB label reserve.
-- ``__nvdimm_setup_pfn`` shrinks ``res`` by ``start_pad``/``end_trunc`` and, in PMEM mode
-  (memmap on the device), sets the altmap: ``base_pfn`` = the section-aligned-down start,
-  ``reserve`` = 2 pfns (the 8 KiB info block) + the start's offset into its section,
-  ``free`` = ``PHYS_PFN(dataoff - 8K)``.
+- ``nd_pfn_init`` trims the namespace so that its sections do not collide: ``start_pad``
+  (up to the next section) and ``end_trunc`` (down to ``min(section, align)``). v4.18
+  checks System RAM only; v4.20's ``trim_pfn_device`` also checks the other nvdimm regions
+  (``nd_region_conflict``). ``npfns`` is rounded up to whole sections; in PMEM mode
+  (memmap on the device) ``dataoff = ALIGN(start + 8K + 64 * npfns + label,
+  max(align, PMD_SIZE)) - start`` — the memmap is padded to the 2 MiB vmemmap block
+  whatever the namespace's alignment; in RAM mode ``dataoff = ALIGN(start + 8K + label,
+  align) - start``. Device-dax adds a 128 KiB label reserve.
+- ``__nvdimm_setup_pfn`` shrinks ``res`` by ``start_pad``/``end_trunc`` and, in PMEM mode,
+  sets the altmap: ``base_pfn`` = the section-aligned-down start, ``reserve`` = 2 pfns
+  (the 8 KiB info block) + the start's offset into its section, ``free`` =
+  ``PHYS_PFN(dataoff - 8K)``.
 
 For a 3 TiB namespace this gives reserve 2, free 12,583,422: exactly the 24,576 2 MiB
 memmap blocks plus the 510 pfns that align the first block (see tests/kernel).
@@ -38,6 +40,7 @@ from memmapsim.units import (
     IS_ALIGNED,
     PAGE_SIZE,
     PHYS_PFN,
+    PMD_SIZE,
     SECTION_ALIGN_DOWN,
     SECTION_ALIGN_UP,
     SECTION_SIZE,
@@ -49,9 +52,19 @@ from memmapsim.units import (
 SZ_8K = 8 * KiB
 SZ_128K = 128 * KiB
 ND_MIN_NAMESPACE_SIZE = PAGE_SIZE
-"""nvdimm_namespace_common_probe() refuses a smaller namespace (v4.18 value, unverified)."""
+"""nvdimm_namespace_common_probe() refuses a smaller namespace (include/uapi/linux/ndctl.h
+in v4.18.0, include/linux/ndctl.h in v4.20.0)."""
 
 DeviceKind = Literal["fsdax", "devdax", "device-private"]
+
+
+@dataclass(frozen=True)
+class NdRegion:
+    """An nvdimm region (``ndr_start``, ``ndr_size``) on the bus: the span of its namespaces."""
+
+    name: str
+    start: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ class Namespace:
     size: int
     memmap: Literal["device", "ram"]
     align: int = 2 << 20
+    region: str = ""
+    """The nvdimm region holding the namespace (its name on the bus)."""
 
     @property
     def ns_name(self) -> str:
@@ -98,31 +113,81 @@ def phys_pmem_align_down(phys: int, align: int) -> int:
     return min(ALIGN_DOWN(phys, SECTION_SIZE), ALIGN_DOWN(phys, align))
 
 
-def nd_pfn_init(k: Kernel, ns: Namespace) -> Gen[PfnSb | int]:
-    """``nd_pfn_init``: what ``ndctl create-namespace`` writes into the info block."""
-    dev = ns.device
+def nd_region_conflict(bus: tuple[NdRegion, ...], own: str, start: int, size: int) -> bool:
+    """``nd_region_conflict`` (v4.20 region_devs.c): does ``[start, start + size)`` begin
+    inside, or end inside, another memory region of the bus? (``region_conflict`` tests
+    ``start`` in ``[region_start, region_end)`` and the end in ``(region_start,
+    region_end]``.)"""
+    end = start + size
+    for r in bus:
+        if r.name == own:
+            continue
+        if r.start <= start < r.start + r.size or r.start < end <= r.start + r.size:
+            return True
+    return False
+
+
+def trim_pfn_device(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[tuple[int, int]]:
+    """The ``(start_pad, end_trunc)`` that keep the namespace's sections clear of collisions.
+
+    v4.18 (inline in nd_pfn_init): System RAM in the section-aligned-down start (probing
+    ``[ALIGN_DOWN(start), +size)``) or in the section-aligned-up end, or an end not aligned
+    to ``nd_pfn->align``. v4.20 (``trim_pfn_device``, "libnvdimm, pfn: Pad pfn namespaces
+    relative to other regions"): the same System RAM probes over ``size + adjust``, each
+    also trimming when another region conflicts; the end probe passes ``size + adjust``
+    with ``size`` already including ``adjust``, so it looks ``adjust`` further than the
+    section end (modelled as written).
+    """
     start, size = ns.start, ns.size
+    end = start + size
     start_pad = end_trunc = 0
-    # "Check if pmem collides with 'System RAM' when section aligned and trim it
-    # accordingly"
-    r = yield RegionIntersects(ALIGN_DOWN(start, SECTION_SIZE), size, SYSTEM_RAM)
-    if r == Region.REGION_MIXED:
+    if k.p.pfn_trim == "system-ram":
+        # "Check if pmem collides with 'System RAM' when section aligned and trim it
+        # accordingly"
+        r = yield RegionIntersects(ALIGN_DOWN(start, SECTION_SIZE), size, SYSTEM_RAM)
+        if r == Region.REGION_MIXED:
+            start_pad = ALIGN(start, SECTION_SIZE) - start
+        r = yield RegionIntersects(start, ALIGN(end, SECTION_SIZE) - start, SYSTEM_RAM)
+        if r == Region.REGION_MIXED or not IS_ALIGNED(end, ns.align):
+            end_trunc = end - phys_pmem_align_down(end, ns.align)
+        return start_pad, end_trunc
+    adjust = start - ALIGN_DOWN(start, SECTION_SIZE)
+    span = size + adjust
+    r = yield RegionIntersects(start - adjust, span, SYSTEM_RAM)
+    if r == Region.REGION_MIXED or nd_region_conflict(bus, ns.region, start - adjust, span):
         start_pad = ALIGN(start, SECTION_SIZE) - start
-    span = ALIGN(start + size, SECTION_SIZE) - start
+    # "Now check that end of the range does not collide."
+    adjust = ALIGN(end, SECTION_SIZE) - end
+    span = size + adjust
     r = yield RegionIntersects(start, span, SYSTEM_RAM)
-    if r == Region.REGION_MIXED or not IS_ALIGNED(start + size, ns.align):
-        end_trunc = start + size - phys_pmem_align_down(start + size, ns.align)
+    if (
+        r == Region.REGION_MIXED
+        or not IS_ALIGNED(end, ns.align)
+        or nd_region_conflict(bus, ns.region, start, span + adjust)
+    ):
+        end_trunc = end - phys_pmem_align_down(end, ns.align)
+    return start_pad, end_trunc
+
+
+def nd_pfn_init(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...] = ()) -> Gen[PfnSb | int]:
+    """``nd_pfn_init``: what ``ndctl create-namespace`` writes into the info block
+    (``bus`` is every nvdimm region, for v4.20's region-conflict trimming)."""
+    dev = ns.device
+    start_pad, end_trunc = yield from trim_pfn_device(k, ns, bus)
     if start_pad + end_trunc:
         yield Printk(
             "info",
             dev.fmt(f"{ns.ns_name} alignment collision, truncate {start_pad + end_trunc} bytes"),
         )
-    start += start_pad
+    start = ns.start + start_pad
+    size = ns.size
     npfns = SECTION_ALIGN_UP(max(size - start_pad - end_trunc - SZ_8K, 0) // PAGE_SIZE)
     label = SZ_128K if ns.kind == "devdax" else 0
     if ns.memmap == "device":
-        memmap_size = ALIGN(STRUCT_PAGE_SIZE * npfns, 2 << 20)
-        offset = ALIGN(start + SZ_8K + memmap_size + label, ns.align) - start
+        # "The altmap should be padded out to the block size used when populating the
+        # vmemmap. This *should* be equal to PMD_SIZE for most architectures."
+        align = max(ns.align, PMD_SIZE)
+        offset = ALIGN(start + SZ_8K + STRUCT_PAGE_SIZE * npfns + label, align) - start
     else:
         offset = ALIGN(start + SZ_8K + label, ns.align) - start
     if offset + start_pad + end_trunc >= size:
@@ -157,27 +222,28 @@ def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
         yield Printk("info", ns.device.fmt(msg))
 
 
-def _pfn_info_block(k: Kernel, ns: Namespace) -> Gen[PfnSb | int]:
+def _pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[PfnSb | int]:
     """What both pmem drivers start from: ``nvdimm_namespace_common_probe``'s size check
-    (a dev_dbg, so silent by default), then the pfn info block (``nd_pfn_init``)."""
+    (a dev_dbg on the namespace, which no driver is bound to: the "nd" bus prefix), then
+    the pfn info block (``nd_pfn_init``)."""
     if ns.size < ND_MIN_NAMESPACE_SIZE:
         yield Printk(
             "debug",
-            f"nd_pmem {ns.ns_name}: {ns.size:#018x}, too small must be at least "
+            f"nd {ns.ns_name}: {ns.size:#018x}, too small must be at least "
             f"{ND_MIN_NAMESPACE_SIZE:#x}",
         )
         return -ENODEV
-    sb: PfnSb | int = yield from nd_pfn_init(k, ns)
+    sb: PfnSb | int = yield from nd_pfn_init(k, ns, bus)
     return sb
 
 
-def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
+def nd_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
     """fsdax: ``nd_pmem_probe`` → ``pmem_attach_disk`` on the pfn device (v4.18).
 
     ``nvdimm_setup_pfn`` fills the pgmap, ``devm_request_mem_region`` claims the namespace,
     the block queue's ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax``
     sets MEMORY_DEVICE_FS_DAX, then ``devm_memremap_pages(dev, &pmem->pgmap)``."""
-    sb = yield from _pfn_info_block(k, ns)
+    sb = yield from _pfn_info_block(k, ns, bus)
     if isinstance(sb, int):
         return sb
     dev = ns.device
@@ -199,20 +265,21 @@ def nd_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
     return 0
 
 
-def dax_pmem_probe(k: Kernel, ns: Namespace) -> Gen[int]:
-    """devdax: ``dax_pmem_probe`` (drivers/dax/pmem.c, v4.18): claim the namespace
-    ("could not reserve metadata"), ``nvdimm_setup_pfn``, a percpu_ref of its own, then
-    ``devm_memremap_pages``; the pgmap type is left 0."""
-    sb = yield from _pfn_info_block(k, ns)
+def dax_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
+    """devdax: ``dax_pmem_probe`` (drivers/dax/pmem.c, v4.18-v4.20): ``nvdimm_setup_pfn``,
+    then claim the namespace ("could not reserve region %pR"), a percpu_ref of its own,
+    then ``devm_memremap_pages``; the pgmap type is left 0."""
+    sb = yield from _pfn_info_block(k, ns, bus)
     if isinstance(sb, int):
         return sb
     dev = ns.device
-    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
-    if not ok:
-        yield Printk("warning", dev.fmt("could not reserve metadata"))
-        return -EBUSY
     cfg = nvdimm_setup_pfn(ns, sb, MemoryType.UNSET, "dax_pmem->ref")
     yield from _npfns_check(ns, sb, cfg)
+    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
+    if not ok:
+        region = resource_str_R(ns.start, ns.start + ns.size - 1)
+        yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
+        return -EBUSY
     pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     return ret
@@ -241,13 +308,15 @@ def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
     return ret
 
 
-def probe(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
+def probe(
+    k: Kernel, ns: Namespace, names: dict[int, str], bus: tuple[NdRegion, ...] = ()
+) -> Gen[int]:
     """Run the driver probe for one namespace, as ``really_probe`` would, and report a
-    failure the way the driver core does."""
+    failure the way the driver core does; ``bus`` is every nvdimm region."""
     if ns.kind == "fsdax":
-        ret = yield from nd_pmem_probe(k, ns)
+        ret = yield from nd_pmem_probe(k, ns, bus)
     elif ns.kind == "devdax":
-        ret = yield from dax_pmem_probe(k, ns)
+        ret = yield from dax_pmem_probe(k, ns, bus)
     else:
         ret = yield from hmm_devmem_add(k, ns, names)
     if ret in (-ENODEV, -ENXIO):

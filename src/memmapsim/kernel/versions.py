@@ -38,7 +38,7 @@ CHANGES: dict[str, Change] = {
             "conflict-probes",
             "mm: disallow mappings that conflict for devm_memremap_pages()",
             None,
-            "v4.19 (Dave Jiang)",
+            "v4.18-rc7 (Dave Jiang); in the v4.18.0 tree, kernel/memremap.c:186-197",
             {"conflict_probes": True},
             selectable=False,
         ),
@@ -62,10 +62,18 @@ CHANGES: dict[str, Change] = {
             "pgmap-xarray",
             "memremap: Convert to XArray (Matthew Wilcox)",
             None,
-            "v4.20",
+            "v4.20; in the v4.20.0 tree, kernel/memremap.c:15, 184-185 (xa_store_range into "
+            "pgmap_array)",
             {"pgmap_index": "xarray"},
-            notes="inferred: the v4.20 XArray merge dropped the multi-order radix entries "
-            "pgmap_radix needed; every 5.0+ diff shows pgmap_array",
+            selectable=False,
+        ),
+        Change(
+            "nd-region-pad",
+            "libnvdimm, pfn: Pad pfn namespaces relative to other regions",
+            None,
+            "v4.20; in the v4.20.0 tree, drivers/nvdimm/pfn_devs.c:652-683 (trim_pfn_device) "
+            "and region_devs.c:1187-1226 (nd_region_conflict)",
+            {"pfn_trim": "regions"},
             selectable=False,
         ),
         Change(
@@ -116,25 +124,27 @@ CHANGES: dict[str, Change] = {
             "memmap-section-tail",
             "mm, memory_hotplug: initialize struct pages for the full memory section",
             "2830bf6f05fb",
-            "v5.0-rc1 only: reverted by 4aa9fc2a435a before v5.0",
+            "v4.20 (mm/page_alloc.c:5545-5555 of the v4.20.0 tree); reverted by 4aa9fc2a435a "
+            "during v5.0-rc",
             {"section_tail_init": True},
-            notes="the spec (§4.4) places it in v4.20; the source history says no release "
-            "carries it (docs/spec-corrections.md)",
+            notes="selectable on 4.18 and 4.19, which do not carry it",
         ),
     )
 }
 
 RELEASES: dict[str, tuple[str, ...]] = {
-    "4.18": (),
+    "4.18": ("conflict-probes",),
     "4.19": ("conflict-probes", "kasan-zone-device"),
     "4.20": (
         "conflict-probes",
         "kasan-zone-device",
         "pg-workingset",
         "pgmap-xarray",
+        "nd-region-pad",
         "page-init-poison-off",
         "nonatomic-reserved",
         "defer-zone-device",
+        "memmap-section-tail",
     ),
 }
 
