@@ -173,8 +173,9 @@ def validate(
     as_json: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,
 ) -> None:
-    """Every published figure the model covers: model vs published, fitted or predicted,
-    and the tolerance; figures it cannot cover, with the reason."""
+    """Every published figure the model covers: model vs published, whether it is fitted,
+    restated (same measurement as a fitted one) or predicted, and its tolerance; figures it
+    cannot cover, with the reason. Exit 1 if a figure misses undeclared."""
     from memmapsim import validate as v
 
     rows = v.validate()
@@ -183,41 +184,37 @@ def validate(
     elif as_json:
         _emit_json(
             {
-                "figures": [
-                    {
-                        "id": r.figure.id,
-                        "published": list(r.figure.published),
-                        "unit": r.figure.unit,
-                        "model": round(r.predicted, 3),
-                        "error": round(r.error, 4),
-                        "kind": r.figure.kind,
-                        "tolerance": v.TOLERANCE,
-                        "ok": r.ok,
-                        "how": r.figure.how,
-                    }
-                    for r in rows
-                ],
+                "summary": v.summary(rows),
+                "figures": [v.row_data(r) for r in rows],
                 "not_covered": [{"id": n.id, "reason": n.reason} for n in v.NOT_COVERED],
             }
         )
     else:
-        t = Table("figure", "published", "model", "error", "kind", "ok", title="validation")
+        n = v.summary(rows)
+        t = Table(title=f"validation: {n['predicted']} of {n['covered']} covered figures predicted")
+        t.add_column("figure", no_wrap=True)
+        t.add_column("kind")
+        t.add_column("restates", no_wrap=True)
+        for col in ("published", "model", "error", "tolerance", "status"):
+            t.add_column(col)
         for r in rows:
             lo, hi = r.figure.published
             pub = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
             t.add_row(
                 r.figure.id,
+                r.kind,
+                r.restates or "-",
                 f"{pub} {r.figure.unit}",
                 f"{r.predicted:.1f} {r.figure.unit}",
                 f"{r.error:+.1%}",
-                r.figure.kind,
-                "yes" if r.ok else "NO",
+                v.tolerance_text(r.figure),
+                r.status,
             )
         console.print(t)
-        n = Table("not covered", "reason")
+        n_t = Table("not covered", "reason")
         for nc in v.NOT_COVERED:
-            n.add_row(nc.id, nc.reason)
-        console.print(n)
+            n_t.add_row(nc.id, nc.reason)
+        console.print(n_t)
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 
