@@ -21,6 +21,7 @@ from memmapsim.engine.costs import builtin_profiles, load_profile
 from memmapsim.errors import InputError
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
+from memmapsim.model.section import Medium
 from memmapsim.report.data import dmesg_lines, run_data
 from memmapsim.report.text import print_compare, print_run
 from memmapsim.report.timing_text import print_timing, print_timing_compare
@@ -285,8 +286,8 @@ def page(
     mem = result.mem
     view = mem.page(value)
     out: dict[str, Any] = dict(view.fields())
-    section = mem.sections.of_pfn(value)
-    if section.backing == "boot":
+    backing = mem.vmemmap.backing(value)
+    if backing is not None and backing.medium is Medium.BOOT:
         out["state"] = "boot memory: its struct pages are not modelled (ZONE_DEVICE only)"
     out["pageblock_migratetype"] = mem.pageblocks.get_pfn(value)
     out["history"] = [p.label() for p in view.record.history]

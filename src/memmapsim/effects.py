@@ -8,12 +8,23 @@ simulated CPUs, the explorer (later) splits them into single pages and single wr
 Effects that act on many pages act on a pfn range and carry the ordered field writes of
 the per-page work (:class:`PageWork`), so an engine can charge or apply the range whole,
 or split it. Effects that act on many sections likewise take a range of sections.
+
+Effects are primitive: they read or write one kind of state (section flags, an altmap's
+counters, pageblock bits, struct pages). What the kernel does with them — which sections
+to add, how the altmap allocator aligns, whether a usemap is zeroed — is kernel code in
+``kernel/``, so an engine applies every effect the same way whatever the version.
+
+Threads are effects too (:class:`Spawn`, :class:`AsyncSchedule`, :class:`Join`,
+:class:`AsyncSynchronize`): a kernel code path creates work on a node and waits for it,
+and every engine runs threads through the same driver (``engine/threads.py``). A thread
+is given as a :class:`ThreadSpec`, a factory, so a run can be replayed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -21,6 +32,7 @@ from memmapsim.model.locks import Mode
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import PgmapConfig
+from memmapsim.model.section import MemmapBacking, SectionState
 from memmapsim.model.structpage import Write
 
 T = TypeVar("T")
@@ -69,6 +81,55 @@ class Printk(Effect):
     text: str
 
 
+# --- threads ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ThreadSpec:
+    """A kernel thread to be: its name and a factory for its code path. Calling ``start()``
+    twice gives two identical runs, which is what makes a run replayable."""
+
+    name: str
+    start: Callable[[], Gen[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn(Effect):
+    """Start ``thread`` on a CPU of ``node`` (``work_on_cpu``, ``kthread_create_on_node``,
+    ``pci_call_probe``); the result is its thread id."""
+
+    thread: ThreadSpec
+    node: int
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncSchedule(Effect):
+    """``async_schedule_domain`` / ``async_schedule_node_domain``: queue ``thread`` on the
+    unbound workqueue in ``domain``. ``node`` None is NUMA_NO_NODE: the work runs in the
+    worker pool of the queuing CPU's node; otherwise near ``node``. The result is its thread
+    id (the async cookie)."""
+
+    thread: ThreadSpec
+    node: int | None
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Effect):
+    """Wait until thread ``tid`` has finished; the result is its return value."""
+
+    tid: int
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncSynchronize(Effect):
+    """``async_synchronize_full_domain``: wait until every thread queued in ``domain`` has
+    finished."""
+
+    domain: str
+
+
+THREAD_EFFECTS = (Spawn, AsyncSchedule, Join, AsyncSynchronize)
+
+
 # --- reads ------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class GetDevPagemap(Effect):
@@ -100,13 +161,18 @@ class RequestMemRegion(Effect):
 @dataclass(frozen=True, slots=True)
 class NewPgmap(Effect):
     """A driver's ``struct dev_pagemap`` (its altmap and ref) comes into being; the result
-    is its id. Nothing can find it until :class:`PgmapIndexInsert`."""
+    is its id, allocated by the memory model in creation order: the symbolic address
+    page->pgmap tokens carry. Nothing can find it until :class:`PgmapIndexInsert`."""
 
     cfg: PgmapConfig
     nid: int
-    id: int
-    """Which device's struct dev_pagemap this is (its namespace index): the symbolic
-    address page->pgmap tokens carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPgmap(Effect):
+    """Dereference a ``struct dev_pagemap *``: the result is its :class:`PgmapConfig`."""
+
+    pgmap: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,32 +205,63 @@ class PercpuRefGet(Effect):
     n: int
 
 
-# --- sections, zones -----------------------------------------------------------------------
+# --- sections, vmemmap, altmap -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class SparseAddSections(Effect):
-    """``__add_section`` → ``sparse_add_one_section`` for each section of a range, in order.
+class ReadSections(Effect):
+    """Read the mem_section states of sections ``[lo, hi)``: the result is a list of
+    ``(lo, hi, SectionState)`` runs."""
 
-    Per section: -EEXIST if it already has a memmap; allocate its memmap (2 MiB of
-    vmemmap from the altmap of pgmap ``altmap_pgmap`` if given, else from node RAM —
-    -ENOMEM if the altmap is exhausted); zero usemap (pageblocks read
-    MIGRATE_UNMOVABLE); under CONFIG_DEBUG_VM (``poison``) memset the section's memmap
-    to 0xFF; ``section_mark_present``; ``sparse_init_one_section`` (SECTION_HAS_MEM_MAP).
-    The result is ``(err, sections_added)``."""
-
-    start_pfn: int
-    nr_pages: int
-    nid: int
-    altmap_pgmap: int | None
-    poison: bool
+    lo: int
+    hi: int
 
 
 @dataclass(frozen=True, slots=True)
-class AltmapResetAlloc(Effect):
-    """``altmap->alloc = 0`` (``__add_pages``; ``align`` is not reset)."""
+class SetSections(Effect):
+    """Store ``state`` (flags, nid, memmap backing) in sections ``[lo, hi)``."""
+
+    lo: int
+    hi: int
+    state: SectionState
+
+
+@dataclass(frozen=True, slots=True)
+class PopulateMemmap(Effect):
+    """The vmemmap of pfns ``[lo, hi)`` is mapped to memory at ``backing``: their struct
+    pages now exist, holding whatever that memory held (the memmap is not zeroed since
+    v4.15's "mm: stop zeroing memory during allocation in vmemmap")."""
+
+    lo: int
+    hi: int
+    backing: MemmapBacking
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAltmap(Effect):
+    """Read a pgmap's ``struct vmem_altmap``: the result is ``(AltmapConfig, alloc, align)``."""
 
     pgmap: int
 
 
+@dataclass(frozen=True, slots=True)
+class SetAltmap(Effect):
+    """Store a pgmap's altmap counters ``alloc`` and ``align``."""
+
+    pgmap: int
+    alloc: int
+    align: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetPageblocks(Effect):
+    """Store ``migratetype`` (a MigrateType value, or STALE_USEMAP for bits never written)
+    for every pageblock of pfns ``[lo, hi)``: the initial contents of a new usemap."""
+
+    lo: int
+    hi: int
+    migratetype: int
+
+
+# --- zones -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ResizeZoneRange(Effect):
     """``resize_zone_range``: grow the zone's span to cover the range."""
@@ -222,6 +319,14 @@ class SetHighestMemmapPfn(Effect):
 
 
 # --- struct pages ------------------------------------------------------------------------------
+class WorkKind(StrEnum):
+    """What a pass over struct pages is, for the shadow history and the trace."""
+
+    INIT = "struct page init"  # writes the fields of struct page (__init_single_page, ...)
+    PGMAP = "pgmap pass"  # a later pass that only completes them (v4.18's pgmap loop)
+    POISON = "poison"  # page_init_poison / DEBUG_VM memset(0xFF)
+
+
 @dataclass(frozen=True, slots=True)
 class PageOp:
     """One piece of per-page work: a named kernel operation and its ordered writes.
@@ -239,14 +344,16 @@ class PageOp:
 
 @dataclass(frozen=True)
 class PageWork:
-    """The body of a per-pfn loop: ops in order, then at pageblock-aligned pfns the
-    migratetype (if any); ``cond_resched()`` every ``resched_every`` pfns."""
+    """The body of a per-pfn loop of function ``fn``: ops in order, then at
+    pageblock-aligned pfns the migratetype (if any); ``cond_resched()`` every
+    ``resched_every`` pfns. ``kind`` says what the pass is (init, pgmap, poison)."""
 
     fn: str
     ops: tuple[PageOp, ...]
     pageblock: MigrateType | None = None
     resched_every: int = 0
     pgmap: int | None = None
+    kind: WorkKind = WorkKind.INIT
 
     @cached_property
     def writes(self) -> tuple[Write, ...]:

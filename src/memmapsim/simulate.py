@@ -11,29 +11,38 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from memmapsim.check.classes import ClassCensus, aligned_span, census, pfn_classes, res_pfns
-from memmapsim.check.invariants import Finding, check_all, pages_put_at_release
+from memmapsim.check.classes import ClassCensus, census
+from memmapsim.check.invariants import Finding, check_all
 from memmapsim.config.scenario import Scenario, nd_regions
 from memmapsim.engine.apply import LogLine
 from memmapsim.engine.costs import CostProfile, load_profile
-from memmapsim.engine.inorder import EffectRecord, InOrderEngine, InOrderResult
-from memmapsim.engine.placement import Topology, place
+from memmapsim.engine.inorder import EffectRecord, InOrderEngine
+from memmapsim.engine.placement import Topology
 from memmapsim.engine.timing import Interval, LockHold, TimingEngine
 from memmapsim.engine.trace import TimingSummary, summarize
 from memmapsim.errors import InputError
 from memmapsim.kernel.debug import boot_messages
 from memmapsim.kernel.errno import errname
+from memmapsim.kernel.expect import expectations
 from memmapsim.kernel.kernel import BootConfig, Kernel
-from memmapsim.kernel.nvdimm import Namespace, NdRegion, probe
+from memmapsim.kernel.nvdimm import Namespace, NdRegion
+from memmapsim.kernel.probe import root_thread
 from memmapsim.kernel.versions import KernelSpecError, parse_kernel
+from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memmap import DenseMemmap, Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PassKind
 from memmapsim.model.pgmap import HMM_DEVMEM_INDEX, PGMAP_INDEX, DevPagemap, PfnIndex
 from memmapsim.model.resource import PERSISTENT_MEMORY, SYSTEM_RAM, Resource
-from memmapsim.model.section import SectionFlag, SectionState
+from memmapsim.model.section import Medium, MemmapBacking, SectionFlag, SectionState
 from memmapsim.model.zone import PgData
-from memmapsim.units import PAGE_SHIFT, SECTION_ALIGN_DOWN, SECTION_ALIGN_UP, pfn_to_section_nr
+from memmapsim.units import (
+    PAGE_SHIFT,
+    SECTION_ALIGN_DOWN,
+    SECTION_ALIGN_UP,
+    pfn_to_section_nr,
+    section_nr_to_pfn,
+)
 
 
 def namespaces(sc: Scenario) -> list[Namespace]:
@@ -116,7 +125,9 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
         for r in node.dram:
             lo = pfn_to_section_nr(r.start >> PAGE_SHIFT)
             hi = pfn_to_section_nr(SECTION_ALIGN_UP(r.end >> PAGE_SHIFT))
-            mem.sections.assign(lo, hi, SectionState(boot, node.id, "boot"))
+            mem.sections.assign(lo, hi, SectionState(boot, node.id))
+            backing = MemmapBacking(Medium.BOOT, node.id)
+            mem.vmemmap.populate(section_nr_to_pfn(lo), section_nr_to_pfn(hi), backing)
             mem.max_pfn = max(mem.max_pfn, r.end >> PAGE_SHIFT)
     return mem
 
@@ -125,6 +136,7 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
 class DeviceResult:
     ns: Namespace
     pgmap: DevPagemap | None
+    expected: DeviceExpectations | None = None
     census: list[ClassCensus] = field(default_factory=list)
     pages_locked: int = 0
     pages_unlocked: int = 0
@@ -136,7 +148,7 @@ class DeviceResult:
 
     @property
     def refs_put_at_release(self) -> int:
-        return pages_put_at_release(self.pgmap) if self.pgmap else 0
+        return self.expected.release_puts if self.expected else 0
 
 
 @dataclass
@@ -165,6 +177,15 @@ def topology(sc: Scenario) -> Topology:
     return Topology(tuple((n.id, n.cpus) for n in sc.machine.nodes))
 
 
+def root_cpu(sc: Scenario, topo: Topology) -> int:
+    """The CPU the root thread starts on: the first of the node where the NFIT region
+    registration ran (``knobs.registration_node``), else the first CPU of the machine."""
+    node = sc.knobs.registration_node
+    if node not in topo.nodes_with_cpus():
+        node = topo.nodes_with_cpus()[0]
+    return topo.cpus(node)[0]
+
+
 def simulate(
     sc: Scenario,
     kernel: str | None = None,
@@ -179,23 +200,19 @@ def simulate(
         preflight(sc, k)
     mem = build_memory(sc, k, backend)
     nss = namespaces(sc)
-    names: dict[int, str] = {}
+    root = root_thread(k, nss, nvdimm_bus(sc))
     out = RunResult(sc, k, backend, mem, [], [], [])
     if engine == "inorder":
-        ino = _run_inorder(k, nss, mem, nvdimm_bus(sc))
-        rets, out.log, out.trace = [th.ret for th in ino.threads], ino.log, ino.trace
+        ino = InOrderEngine(mem, hz=k.config.hz).run([root])
+        rets, out.log, out.trace = {t.name: t.ret for t in ino.threads}, ino.log, ino.trace
     elif engine == "timing":
         prof = load_profile(profile or sc.knobs.cost_profile)
         topo = topology(sc)
-        cpus = place(topo, [ns.nid for ns in nss], k.p.probe_placement, sc.knobs.registration_node)
-        bus = nvdimm_bus(sc)
-        tim = TimingEngine(mem, prof, topo, k.config.hz).run(
-            (ns.label, ns.nid, probe(k, ns, names, bus), cpu)
-            for ns, cpu in zip(nss, cpus, strict=True)
-        )
+        tim = TimingEngine(mem, prof, topo, k.config.hz).run([(root, root_cpu(sc, topo))])
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
-        out.timing, out.profile = summarize(tim), prof
-        out.cpus = {ns.label: cpu for ns, cpu in zip(nss, cpus, strict=True)}
+        node_of = {ns.label: ns.nid for ns in nss}
+        out.timing, out.profile = summarize(tim, node_of), prof
+        out.cpus = {name: cpu for name, cpu, _node in tim.threads if name in node_of}
     else:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
     note = " (only when the probes run concurrently, as the timing engine ran them)"
@@ -204,10 +221,15 @@ def simulate(
     boot = [LogLine(0, level, text, "cmdline") for level, text in boot_messages(k)]
     out.log = boot + out.log
     by_label = {pg.cfg.dev_name: pg for pg in mem.all_pgmaps()}
-    devices = [_device_result(mem, ns, by_label.get(ns.device.name)) for ns in nss]
+    pgmaps = mem.all_pgmaps()
+    expected = {pg.id: expectations(k, pg, pgmaps) for pg in pgmaps}
+    devices = []
+    for ns in nss:
+        pg = by_label.get(ns.device.name)
+        devices.append(_device_result(mem, ns, pg, expected[pg.id] if pg else None))
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
     out.devices = devices
-    out.findings = check_all(mem, labels, k.p.zone_device_deferred, k.p.section_tail_init)
+    out.findings = check_all(mem, list(expected.values()), labels)
     return out
 
 
@@ -215,24 +237,17 @@ def preflight(sc: Scenario, k: Kernel) -> None:
     """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
     another, the order the devices are listed), where every check the kernel makes —
     including the conflict probes that concurrent probes can race past — is effective."""
-    res = _run_inorder(k, namespaces(sc), build_memory(sc, k, "runs"), nvdimm_bus(sc))
-    _check_refusals(sc, k, [th.ret for th in res.threads], res.log)
-
-
-def _run_inorder(
-    k: Kernel, nss: list[Namespace], mem: MemoryState, bus: tuple[NdRegion, ...]
-) -> InOrderResult:
-    names: dict[int, str] = {}
-    return InOrderEngine(mem, hz=k.config.hz).run(
-        (ns.label, probe(k, ns, names, bus)) for ns in nss
-    )
+    root = root_thread(k, namespaces(sc), nvdimm_bus(sc))
+    res = InOrderEngine(build_memory(sc, k, "runs"), hz=k.config.hz).run([root])
+    _check_refusals(sc, k, {t.name: t.ret for t in res.threads}, res.log)
 
 
 def _check_refusals(
-    sc: Scenario, k: Kernel, rets: list[int], log: list[LogLine], note: str = ""
+    sc: Scenario, k: Kernel, rets: dict[str, int], log: list[LogLine], note: str = ""
 ) -> None:
     """Raise InputError for the first device whose probe failed, in the kernel's words."""
-    for i, (ns, ret) in enumerate(zip(namespaces(sc), rets, strict=True)):
+    for i, ns in enumerate(namespaces(sc)):
+        ret = rets[ns.label]
         if ret:
             raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, ret, log) + note)
 
@@ -246,13 +261,14 @@ def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
     return f"kernel {k.name} refuses {ns.label} ({errname(ret)}): {quote}"
 
 
-def _device_result(mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None) -> DeviceResult:
-    res = DeviceResult(ns, pgmap)
-    if pgmap is None:
+def _device_result(
+    mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None, exp: DeviceExpectations | None
+) -> DeviceResult:
+    res = DeviceResult(ns, pgmap, exp)
+    if pgmap is None or exp is None:
         return res
-    others = [res_pfns(p.cfg) for p in mem.all_pgmaps() if p.id != pgmap.id]
-    res.census = [census(mem.memmap, c) for c in pfn_classes(pgmap.cfg, others)]
-    lo, hi = aligned_span(pgmap.cfg)
+    res.census = [census(mem.memmap, c) for c in exp.classes]
+    lo, hi = exp.span
     locked: Counter[bool] = Counter()
     for s, e, rec in mem.memmap.runs(lo, hi):
         for p in rec.history:

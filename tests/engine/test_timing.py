@@ -25,8 +25,15 @@ from memmapsim.model.locks import MEM_HOTPLUG_LOCK, PGMAP_LOCK, Mode
 from memmapsim.model.memmap import RunsMemmap
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
-from memmapsim.model.pgmap import DevPagemap, MemoryType, PercpuRef, PfnIndex, PgmapConfig
-from memmapsim.model.section import SectionFlag, SectionState
+from memmapsim.model.pgmap import (
+    DevPagemap,
+    MemoryType,
+    PercpuRef,
+    PfnIndex,
+    PgmapConfig,
+    PhysRange,
+)
+from memmapsim.model.section import Medium, MemmapBacking, SectionFlag, SectionState
 from memmapsim.model.zone import PgData
 from memmapsim.units import PAGE_SHIFT, PAGES_PER_SECTION
 
@@ -77,16 +84,19 @@ def memory() -> MemoryState:
         },
     )
     present = SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP
-    mem.sections.assign(0, 64, SectionState(present, 0, "ram:0"))
-    mem.sections.assign(64, 128, SectionState(present, 1, "ram:1"))
-    mem.sections.assign(128, 192, SectionState(present, 0, "altmap:0"))
-    mem.sections.assign(192, 256, SectionState(present, 1, "altmap:1"))
+    for lo, nid, backing in (
+        (0, 0, MemmapBacking(Medium.RAM, 0)),
+        (64, 1, MemmapBacking(Medium.RAM, 1)),
+        (128, 0, MemmapBacking(Medium.DEVICE, 0, 0)),
+        (192, 1, MemmapBacking(Medium.DEVICE, 1, 1)),
+    ):
+        mem.sections.assign(lo, lo + 64, SectionState(present, nid))
+        mem.vmemmap.populate(lo * PAGES_PER_SECTION, (lo + 64) * PAGES_PER_SECTION, backing)
     for pid, (nid, base) in enumerate(((0, PMEM0), (1, PMEM1))):
         cfg = PgmapConfig(
             f"pfn{pid}.0",
             MemoryType.MEMORY_DEVICE_FS_DAX,
-            base << PAGE_SHIFT,
-            ((base + 64 * PAGES_PER_SECTION) << PAGE_SHIFT) - 1,
+            (PhysRange(base << PAGE_SHIFT, ((base + 64 * PAGES_PER_SECTION) << PAGE_SHIFT) - 1),),
             f"ref{pid}",
         )
         mem.pgmaps[pid] = DevPagemap(pid, cfg, nid, PercpuRef(f"ref{pid}"))
@@ -119,9 +129,10 @@ def run(
     prof: CostProfile | None = None,
     hz: int = 1000,
 ) -> TimingResult:
-    """``threads``: (name, cpu, code); each thread's device node is its CPU's node."""
+    """``threads``: (name, cpu, code), each started on its CPU (a one-shot factory: these
+    tests never replay)."""
     engine = TimingEngine(memory(), prof or profile(), TOPO, hz)
-    return engine.run((name, TOPO.node_of(cpu), gen, cpu) for name, cpu, gen in threads)
+    return engine.run((fx.ThreadSpec(name, lambda g=gen: g), cpu) for name, cpu, gen in threads)
 
 
 def work_of(res: TimingResult, thread: str) -> list[Interval]:
@@ -170,7 +181,7 @@ def test_page_job_duration(cpu: int, lo: int, in_ram: float, ns_per_page: float)
 def test_page_job_charges_every_op_of_the_work() -> None:
     """ns/page is the sum of the costs of the work's ops; pgmap loops are their own kind."""
     ops = (INIT, fx.PageOp("SetPageReserved", "reserved_atomic"), fx.PageOp("pc", "poison"))
-    work = fx.PageWork("devm_memremap_pages", ops)
+    work = fx.PageWork("devm_memremap_pages", ops, kind=fx.WorkKind.PGMAP)
     prof = profile(costs={"reserved_atomic": 4.0, "poison": 1.5})
     res = run([("t", 0, code(init(RAM0, 1000, work)))], prof)
     (iv,) = res.intervals

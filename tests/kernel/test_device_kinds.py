@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from memmapsim.config.scenario import parse_scenario
+from memmapsim.model.section import Medium, MemmapBacking
 from memmapsim.model.structpage import LIST_POISON2, SELF_LRU, Word
 from memmapsim.simulate import RunResult, simulate
 from tests.scenario_text import NODE0, dev
@@ -31,13 +32,15 @@ def run(kernel: str) -> RunResult:
 @pytest.mark.parametrize("kernel", ["4.18", "4.20"])
 def test_device_names_types_and_indexes(kernel: str) -> None:
     r = run(kernel)
-    names = [pg.cfg.dev_name for pg in r.mem.all_pgmaps()]
-    assert names == ["dax0.0", "pfn1.0", "gpu0"]
+    # pgmap ids are allocated by the model in creation order: the GPU's probe (PCI
+    # context, no info block to lay out) creates its pgmap first.
+    ids = {pg.cfg.dev_name: pg.id for pg in r.mem.all_pgmaps()}
+    assert ids == {"gpu0": 0, "dax0.0": 1, "pfn1.0": 2}
     pgmap_index, hmm_index = r.mem.indexes["pgmap"], r.mem.indexes["hmm_devmem"]
     # device-private memory is published only in HMM's own radix, which get_dev_pagemap
     # never reads; the pmem devices only in the pgmap index.
-    assert pgmap_index.lookup(GPU) is None and hmm_index.lookup(GPU) == 2
-    assert pgmap_index.lookup(DAX) == 0 and hmm_index.lookup(DAX) is None
+    assert pgmap_index.lookup(GPU) is None and hmm_index.lookup(GPU) == ids["gpu0"]
+    assert pgmap_index.lookup(DAX) == ids["dax0.0"] and hmm_index.lookup(DAX) is None
 
 
 @pytest.mark.parametrize("kernel", ["4.18", "4.20"])
@@ -48,8 +51,8 @@ def test_memmap_in_ram_has_no_altmap_and_refs_cover_all_of_res(kernel: str) -> N
     cap = r.devices[1]
     assert cap.pgmap is not None and cap.pgmap.altmap is None
     assert cap.refs_taken == 0x10000 == cap.refs_put_at_release
-    assert r.mem.sections.of_pfn(RAMCAP).backing == "ram:0"
-    assert r.mem.page(RAMCAP).pgmap == 1
+    assert r.mem.vmemmap.backing(RAMCAP) == MemmapBacking(Medium.RAM, 0)
+    assert r.mem.page(RAMCAP).pgmap == cap.pgmap.id
 
 
 def test_hmm_data_inconsistency_of_4_18_is_gone_in_4_20() -> None:

@@ -8,8 +8,10 @@ ranges and what was seen there.
 - I4: every pageblock of the ZONE_DEVICE span is MIGRATE_MOVABLE after add;
 - I5: every non-reserve pfn of ``res`` has zone DEVICE, the device's node, PG_reserved
   and ``page->pgmap`` pointing at the device's pgmap;
-- PASSES: no pfn is initialized by more passes than the version's table allows
-  (:func:`expected_passes`).
+- PASSES: no pfn is initialized by more passes than the version intends for its class.
+
+What a version intends comes from the kernel layer as
+:class:`~memmapsim.model.expect.DeviceExpectations`; nothing here knows a version.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from memmapsim.check.classes import aligned_span, pfn_classes, res_pfns, subtract
+from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PageView
 from memmapsim.model.pageblock import MigrateType
@@ -64,32 +66,10 @@ def _pages(ranges: tuple[tuple[int, int], ...]) -> int:
     return sum(hi - lo for lo, hi in ranges)
 
 
-def expected_passes(key: str, deferred: bool, section_tail: bool) -> int:
-    """Init passes a pfn of each class gets when all goes as the version intends
-    (spec §4.1, §4.4; the issue's table, with the v4.20 section-tail row corrected)."""
-    table = {
-        # class:               (era A, era B)
-        "altmap_reserve": (0, 0),
-        "altmap_free": (1, 1),
-        "data": (2, 1),
-        "data_section_tail": (2, 1 + int(section_tail)),
-        "padding_before": (1, 1),
-        "padding_after": (1, 1),
-    }
-    return table[key][int(deferred)]
-
-
-def check_passes(
-    mem: MemoryState,
-    pgmap: DevPagemap,
-    label: str,
-    others: list[tuple[int, int]],
-    deferred: bool,
-    section_tail: bool,
-) -> list[Finding]:
+def check_passes(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[Finding]:
     out: list[Finding] = []
-    for cls in pfn_classes(pgmap.cfg, others):
-        limit = expected_passes(cls.key, deferred, section_tail)
+    for cls in exp.classes:
+        limit = cls.max_passes
         by_history: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for clo, chi in cls.ranges:
             for lo, hi, rec in mem.memmap.runs(clo, chi):
@@ -112,17 +92,9 @@ def check_passes(
     return out
 
 
-def pages_put_at_release(pgmap: DevPagemap) -> int:
-    """devm_memremap_pages_release puts one page (one pgmap ref) per pfn of
-    for_each_device_pfn (none if pfn_first >= pfn_end); hmm_devmem_release puts none."""
-    if not pgmap.cfg.release_puts_pages:
-        return 0
-    return max(0, pgmap.cfg.pfn_end() - pgmap.cfg.pfn_first())
-
-
-def check_refs(pgmap: DevPagemap, label: str) -> list[Finding]:
+def check_refs(pgmap: DevPagemap, exp: DeviceExpectations, label: str) -> list[Finding]:
     """I2 at the end of add: the references taken for pages must match the puts to come."""
-    taken, puts = pgmap.ref.gets, pages_put_at_release(pgmap)
+    taken, puts = pgmap.ref.gets, exp.release_puts
     if taken == puts:
         return []
     lo, hi = sorted((pgmap.cfg.pfn_first(), pgmap.cfg.pfn_end()))
@@ -141,12 +113,10 @@ def check_refs(pgmap: DevPagemap, label: str) -> list[Finding]:
     return [Finding("I2", label, ((lo, hi),), hi - lo, msg)]
 
 
-def check_pageblocks(
-    mem: MemoryState, pgmap: DevPagemap, label: str, others: list[tuple[int, int]]
-) -> list[Finding]:
-    """I4: every pageblock of the aligned span is MIGRATE_MOVABLE."""
+def check_pageblocks(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[Finding]:
+    """I4: every pageblock of the span is MIGRATE_MOVABLE."""
     bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for slo, shi in subtract(*aligned_span(pgmap.cfg), others):
+    for slo, shi in exp.span_pages:
         blo, bhi = slo >> PAGEBLOCK_ORDER, (shi + (1 << PAGEBLOCK_ORDER) - 1) >> PAGEBLOCK_ORDER
         for lo, hi, mt in mem.pageblocks.runs(blo, bhi):
             if mt != MigrateType.MIGRATE_MOVABLE:
@@ -168,15 +138,12 @@ def check_pageblocks(
     return out
 
 
-def check_device_pages(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[Finding]:
+def check_device_pages(
+    mem: MemoryState, pgmap: DevPagemap, exp: DeviceExpectations, label: str
+) -> list[Finding]:
     """I5: every non-reserve pfn of res is a fully set-up ZONE_DEVICE page of this pgmap."""
-    cfg = pgmap.cfg
-    res_lo, res_hi = res_pfns(cfg)
-    if cfg.altmap is not None:
-        res_lo = max(res_lo, cfg.altmap.base_pfn + cfg.altmap.reserve)
-    classes = pfn_classes(cfg)
     bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for lo, hi, rec in mem.memmap.runs(res_lo, max(res_lo, res_hi)):
+    for lo, hi, rec in mem.memmap.runs(*exp.device_pages):
         problems = _page_problems(PageView(lo, rec, mem.layout), pgmap)
         if problems:
             bad["; ".join(problems)].append((lo, hi))
@@ -185,7 +152,7 @@ def check_device_pages(mem: MemoryState, pgmap: DevPagemap, label: str) -> list[
         merged = _merge(ranges)
         where = ", ".join(
             c.label
-            for c in classes
+            for c in exp.classes
             if any(lo < chi and clo < hi for lo, hi in merged for clo, chi in c.ranges)
         )
         out.append(Finding("I5", label, merged, _pages(merged), f"{where}: {what}"))
@@ -212,15 +179,16 @@ def _page_problems(page: PageView, pgmap: DevPagemap) -> list[str]:
 
 
 def check_all(
-    mem: MemoryState, labels: dict[int, str], deferred: bool, section_tail: bool
+    mem: MemoryState, expected: list[DeviceExpectations], labels: dict[int, str]
 ) -> list[Finding]:
-    """All invariants for every pgmap; ``labels`` names each pgmap's device."""
+    """All invariants for every pgmap the kernel has expectations for; ``labels`` names
+    each pgmap's device."""
     out: list[Finding] = []
-    for pgmap in mem.all_pgmaps():
+    for exp in expected:
+        pgmap = mem.pgmap(exp.pgmap)
         label = labels.get(pgmap.id, pgmap.cfg.dev_name)
-        others = [res_pfns(p.cfg) for p in mem.all_pgmaps() if p.id != pgmap.id]
-        out += check_refs(pgmap, label)
-        out += check_pageblocks(mem, pgmap, label, others)
-        out += check_device_pages(mem, pgmap, label)
-        out += check_passes(mem, pgmap, label, others, deferred, section_tail)
+        out += check_refs(pgmap, exp, label)
+        out += check_pageblocks(mem, exp, label)
+        out += check_device_pages(mem, pgmap, exp, label)
+        out += check_passes(mem, exp, label)
     return out

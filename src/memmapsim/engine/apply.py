@@ -2,9 +2,11 @@
 
 An engine decides *when* an effect happens (program order, simulated time, an explored
 interleaving); :class:`Applier` decides *what* it does to :class:`MemoryState`, so the
-final state of any engine is checked by the same invariant code. Effects on ranges are
-applied whole, in time independent of the range's size (the memmap backend's cost is
-per run, not per page).
+final state of any engine is checked by the same invariant code. The applier is
+mechanical: each effect reads or writes one kind of state, and no kernel logic (which
+sections to add, how an allocator aligns, which version does what) lives here. Effects
+on ranges are applied whole, in time independent of the range's size (the memmap
+backend's cost is per run, not per page).
 """
 
 from __future__ import annotations
@@ -17,25 +19,18 @@ from memmapsim import effects as fx
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK, Mode
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PassKind, PassRecord
-from memmapsim.model.pageblock import STALE_USEMAP
 from memmapsim.model.pgmap import DevPagemap, PercpuRef, VmemAltmap
 from memmapsim.model.resource import SYSTEM_RAM, Resource, region_intersects
-from memmapsim.model.section import SectionFlag, SectionState
-from memmapsim.model.structpage import PAGE_POISON_PATTERN, STALE, fill
-from memmapsim.units import (
-    ALIGN,
-    PAGE_SHIFT,
-    PAGEBLOCK_NR_PAGES,
-    PAGEBLOCK_ORDER,
-    PAGES_PER_SECTION,
-    PFN_SECTION_SHIFT,
-    pfn_to_section_nr,
-)
+from memmapsim.model.section import SectionFlag
+from memmapsim.model.structpage import STALE, fill
+from memmapsim.units import ALIGN, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, pfn_to_section_nr
 
-ENOMEM = 12
-PFNS_PER_SECTION_MEMMAP = PAGES_PER_SECTION * 64 >> PAGE_SHIFT  # 512: one 2 MiB block
-POISON_WRITES = fill(PAGE_POISON_PATTERN)
 STALE_WRITES = fill(STALE)
+PASS_KIND = {
+    fx.WorkKind.INIT: PassKind.INIT,
+    fx.WorkKind.PGMAP: PassKind.INIT,
+    fx.WorkKind.POISON: PassKind.POISON,
+}
 
 
 @dataclass
@@ -44,6 +39,8 @@ class ThreadCtx:
 
     name: str
     held: dict[str, Mode] = field(default_factory=dict)
+    tid: int = 0
+    cpu: int | None = None
 
     @property
     def hotplug_locked(self) -> bool:
@@ -77,11 +74,16 @@ class Applier:
             fx.RegionIntersects: self._region_intersects,
             fx.RequestMemRegion: self._request_mem_region,
             fx.NewPgmap: self._new_pgmap,
+            fx.ReadPgmap: lambda t, e: self.mem.pgmap(e.pgmap).cfg,
             fx.PgmapIndexInsert: self._index_insert,
             fx.PgmapIndexRemove: self._index_remove,
             fx.PercpuRefGet: lambda t, e: self.mem.pgmap(e.pgmap).ref.get_many(e.n),
-            fx.SparseAddSections: self._sparse_add_sections,
-            fx.AltmapResetAlloc: self._altmap_reset_alloc,
+            fx.ReadSections: lambda t, e: list(self.mem.sections.runs(e.lo, e.hi)),
+            fx.SetSections: lambda t, e: self.mem.sections.assign(e.lo, e.hi, e.state),
+            fx.PopulateMemmap: self._populate_memmap,
+            fx.ReadAltmap: self._read_altmap,
+            fx.SetAltmap: self._set_altmap,
+            fx.SetPageblocks: self._set_pageblocks,
             fx.ResizeZoneRange: self._resize_zone_range,
             fx.ResizePgdatRange: self._resize_pgdat_range,
             fx.UpdateEndOfMemoryVars: self._update_end_of_memory_vars,
@@ -136,9 +138,7 @@ class Applier:
 
     # --- pgmaps -------------------------------------------------------------------------------
     def _new_pgmap(self, t: ThreadCtx, e: fx.NewPgmap) -> int:
-        pid = e.id
-        if pid in self.mem.pgmaps:
-            raise RuntimeError(f"pgmap {pid} is created twice")
+        pid = len(self.mem.pgmaps)
         altmap = VmemAltmap(e.cfg.altmap) if e.cfg.altmap is not None else None
         self.mem.pgmaps[pid] = DevPagemap(pid, e.cfg, e.nid, PercpuRef(e.cfg.ref_name), altmap)
         return pid
@@ -157,55 +157,27 @@ class Applier:
     def _index_remove(self, t: ThreadCtx, e: fx.PgmapIndexRemove) -> None:
         self.mem.indexes[e.index].assign(e.lo, e.hi, None, 0)
 
-    def _altmap_reset_alloc(self, t: ThreadCtx, e: fx.AltmapResetAlloc) -> None:
-        altmap = self.mem.pgmap(e.pgmap).altmap
-        assert altmap is not None
-        altmap.alloc = 0
+    def _populate_memmap(self, t: ThreadCtx, e: fx.PopulateMemmap) -> None:
+        self.mem.vmemmap.populate(e.lo, e.hi, e.backing)
+        self.mem.memmap.apply(e.lo, e.hi, STALE_WRITES)
 
-    # --- sections -----------------------------------------------------------------------------
-    def _sparse_add_sections(self, t: ThreadCtx, e: fx.SparseAddSections) -> tuple[int, int]:
-        """__add_section → sparse_add_one_section over a range of sections, in order.
+    def _read_altmap(self, t: ThreadCtx, e: fx.ReadAltmap) -> tuple[object, int, int]:
+        altmap = self._altmap(e.pgmap)
+        return altmap.cfg, altmap.alloc, altmap.align
 
-        A section that already has a memmap is skipped (__add_pages ignores -EEXIST). Each
-        new section takes one 2 MiB vmemmap block: from the altmap (vmem_altmap_alloc:
-        the first block is aligned to 512 pfns, so the reserve costs ``align`` pfns), or
-        node RAM; when the altmap is exhausted the add stops with -ENOMEM (x86
-        vmemmap_populate_hugepages has no fallback with an altmap)."""
-        mem = self.mem
-        first = pfn_to_section_nr(e.start_pfn)
-        last = pfn_to_section_nr(e.start_pfn + e.nr_pages - 1) + 1
-        altmap = mem.pgmap(e.altmap_pgmap).altmap if e.altmap_pgmap is not None else None
-        backing = f"altmap:{e.altmap_pgmap}" if altmap is not None else f"ram:{e.nid}"
-        state = SectionState(SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP, e.nid, backing)
-        added = 0
-        for lo, hi, sec in list(mem.sections.runs(first, last)):
-            if sec.flags & SectionFlag.HAS_MEM_MAP:
-                continue
-            n = hi - lo
-            if altmap is not None:
-                n = min(n, _altmap_sections(altmap))
-                if n:
-                    altmap.align += _altmap_nr_align(altmap)
-                    altmap.alloc += n * PFNS_PER_SECTION_MEMMAP
-            if n:
-                self._populate_sections(t, lo, lo + n, state, e.poison)
-                added += n
-            if n < hi - lo:
-                return -ENOMEM, added
-        return 0, added
+    def _set_altmap(self, t: ThreadCtx, e: fx.SetAltmap) -> None:
+        altmap = self._altmap(e.pgmap)
+        altmap.alloc, altmap.align = e.alloc, e.align
 
-    def _populate_sections(
-        self, t: ThreadCtx, lo: int, hi: int, state: SectionState, poison: bool
-    ) -> None:
-        mem = self.mem
-        plo, phi = lo << PFN_SECTION_SHIFT, hi << PFN_SECTION_SHIFT
-        if poison:
-            rec = PassRecord(PassKind.POISON, "sparse_add_one_section", t.hotplug_locked, t.name)
-            mem.memmap.apply(plo, phi, POISON_WRITES, rec)
-        else:
-            mem.memmap.apply(plo, phi, STALE_WRITES)
-        mem.pageblocks.assign(plo >> PAGEBLOCK_ORDER, phi >> PAGEBLOCK_ORDER, STALE_USEMAP)
-        mem.sections.assign(lo, hi, state)
+    def _altmap(self, pgmap: int) -> VmemAltmap:
+        altmap = self.mem.pgmap(pgmap).altmap
+        if altmap is None:
+            raise RuntimeError(f"pgmap {pgmap} has no altmap")
+        return altmap
+
+    def _set_pageblocks(self, t: ThreadCtx, e: fx.SetPageblocks) -> None:
+        lo, hi = e.lo >> PAGEBLOCK_ORDER, ALIGN(e.hi, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
+        self.mem.pageblocks.assign(lo, hi, e.migratetype)
 
     # --- zones --------------------------------------------------------------------------------
     def _init_currently_empty_zone(self, t: ThreadCtx, e: fx.InitCurrentlyEmptyZone) -> None:
@@ -243,7 +215,7 @@ class Applier:
         if e.hi <= e.lo:
             return
         work = e.work
-        rec = PassRecord(PassKind.INIT, work.fn, t.hotplug_locked, t.name)
+        rec = PassRecord(PASS_KIND[work.kind], work.fn, t.hotplug_locked, t.name)
         self.mem.memmap.apply(e.lo, e.hi, work.writes, rec)
         if work.pageblock is not None:
             first = ALIGN(e.lo, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
@@ -253,22 +225,6 @@ class Applier:
         if work.ref_gets:
             assert work.pgmap is not None
             self.mem.pgmap(work.pgmap).ref.get_many(work.ref_gets * e.nr_pages)
-
-
-def _altmap_nr_align(altmap: VmemAltmap) -> int:
-    """vmem_altmap_alloc(): pfns skipped to align the next 2 MiB block at
-    vmem_altmap_next_pfn() = base + reserve + alloc + align."""
-    nxt = altmap.cfg.base_pfn + altmap.cfg.reserve + altmap.alloc + altmap.align
-    return ALIGN(nxt, PFNS_PER_SECTION_MEMMAP) - nxt
-
-
-def _altmap_sections(altmap: VmemAltmap) -> int:
-    """How many more 2 MiB memmap blocks vmem_altmap_alloc() can hand out."""
-    nr_align = _altmap_nr_align(altmap)
-    avail = altmap.cfg.free - (altmap.alloc + altmap.align)
-    if avail < nr_align:
-        return 0
-    return (avail - nr_align) // PFNS_PER_SECTION_MEMMAP
 
 
 def _nothing(t: ThreadCtx, e: Any) -> None:

@@ -1,19 +1,21 @@
-"""The in-order engine: runs kernel code paths one after another, in program order.
+"""The in-order engine: runs kernel threads one after another, in program order.
 
-No time passes (jiffies read 0). Every effect is applied as it is yielded and recorded
-with the locks its thread held, so the result shows which work ran under
-``mem_hotplug_lock``. Threads run to completion in the order given, which is a valid
-schedule of the kernel (one probe after another) but not the only one.
+No time passes (jiffies read 0). A thread runs until it ends or blocks (joining a thread
+or synchronizing an async domain); threads it creates queue up in creation order, and a
+thread woken by another's end queues behind them. Every effect is applied as it is
+yielded and recorded with the locks its thread held, so the result shows which work ran
+under ``mem_hotplug_lock``. This is a valid schedule of the kernel (one probe after
+another) but not the only one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
-from memmapsim.effects import Effect, Gen
-from memmapsim.engine.apply import Applier, LogLine, ThreadCtx
+from memmapsim import effects as fx
+from memmapsim.engine.apply import Applier, LogLine
+from memmapsim.engine.threads import Thread, ThreadTable
 from memmapsim.model.memory import MemoryState
 
 
@@ -21,7 +23,7 @@ from memmapsim.model.memory import MemoryState
 class EffectRecord:
     seq: int
     thread: str
-    effect: Effect
+    effect: fx.Effect
     locks: tuple[str, ...]
     """Locks the thread held when the effect happened (for an Acquire: before it)."""
 
@@ -44,20 +46,32 @@ class InOrderEngine:
         self.mem = mem
         self.applier = Applier(mem, clock=lambda: 0, hz=hz)
 
-    def run(self, threads: Iterable[tuple[str, Gen[int]]]) -> InOrderResult:
+    def run(self, roots: list[fx.ThreadSpec]) -> InOrderResult:
+        table = ThreadTable()
+        queue: deque[Thread] = deque(table.create(spec) for spec in roots)
         trace: list[EffectRecord] = []
-        results: list[ThreadResult] = []
-        for name, gen in threads:
-            ctx = ThreadCtx(name)
-            reply: Any = None
+        while queue:
+            t = queue.popleft()
             while True:
                 try:
-                    eff = gen.send(reply)
+                    eff = t.gen.send(t.reply)
                 except StopIteration as stop:
-                    results.append(ThreadResult(name, int(stop.value)))
+                    queue.extend(table.finish(t, int(stop.value)))
                     break
-                trace.append(EffectRecord(len(trace), name, eff, tuple(sorted(ctx.held))))
-                reply = self.applier.apply(ctx, eff)
-            if ctx.held:
-                raise RuntimeError(f"{name} ended holding {sorted(ctx.held)}")
+                t.reply = None
+                trace.append(EffectRecord(len(trace), t.name, eff, tuple(sorted(t.ctx.held))))
+                if isinstance(eff, fx.THREAD_EFFECTS):
+                    new, go_on = table.handle(t, eff)
+                    if new is not None:
+                        queue.append(new)
+                    if not go_on:
+                        break
+                    continue
+                t.reply = self.applier.apply(t.ctx, eff)
+        stuck = table.blocked()
+        if stuck:
+            raise RuntimeError(
+                f"deadlock: {[t.name for t in stuck]} wait for threads that never end"
+            )
+        results = [ThreadResult(t.name, t.ret if t.ret is not None else 0) for t in table.threads]
         return InOrderResult(results, trace, self.applier.log)

@@ -1,19 +1,13 @@
-"""Where each device's probe thread runs (spec §6; docs/spec-corrections.md).
+"""Which CPU a new kernel thread runs on: the scheduler's part of placement.
 
-v4.18-v4.20: ``__nd_device_register`` queues registration with ``async_schedule_domain``
-→ ``queue_work(system_unbound_wq)``; an unbound work item runs in the worker pool of the
-*queuing* CPU's node (``unbound_pwq_by_node(wq, cpu_to_node(cpu))``, wq NUMA affinity on
-by default). Each hop — region, namespace, pfn/dax device — is queued from the previous
-hop's worker, so every probe of the machine runs on the node where the NFIT region
-registration ran: ``registration_node`` (which node that is is not fixed between boots).
-
-With ``node-local-probe`` (Duyck's v4 4/5 + 5/5; merged form v5.1 via
-``async_schedule_dev``), registration is queued near the device's node: any online CPU of
-that node (``cpumask_any_and(cpumask_of_node(node), cpu_online_mask)``).
-
-Within a node the scheduler places each kworker; memmapsim gives each thread the
-lowest-numbered CPU of the node not already taken by another probe thread (wrapping
-around when there are more threads than CPUs, which then share CPUs).
+Which *node* a thread is meant for is kernel behaviour and lives in ``kernel/`` (e.g.
+v4.18's nvdimm registration is queued with no node, so it runs in the unbound worker
+pool of the queuing CPU's node; v5.1's ``async_schedule_dev`` queues near the device's
+node). Within a node the scheduler places each kworker; memmapsim gives each new thread
+the lowest-numbered CPU of the node not already given to another thread of the run
+(wrapping around when there are more threads than CPUs, which then share CPUs). A node
+with no CPUs (memory only) cannot run it: the work runs on the node of the thread that
+created it.
 """
 
 from __future__ import annotations
@@ -47,23 +41,12 @@ class Topology:
         return [nid for nid, n in self.cpus_per_node if n > 0]
 
 
-def place(
-    topo: Topology, device_nodes: list[int], policy: str, registration_node: int
-) -> list[int]:
-    """A CPU for each device's probe thread."""
-    taken: dict[int, int] = {}
-    out = []
-    for nid in device_nodes:
-        node = registration_node if policy == "unbound" else nid
-        if node not in topo.nodes_with_cpus():
-            # A memory-only node: the work runs where it was queued from.
-            node = (
-                registration_node
-                if registration_node in topo.nodes_with_cpus()
-                else (topo.nodes_with_cpus()[0])
-            )
-        cpus = topo.cpus(node)
-        i = taken.get(node, 0)
-        out.append(cpus[i % len(cpus)])
-        taken[node] = i + 1
-    return out
+def pick_cpu(topo: Topology, node: int, fallback: int, taken: dict[int, int]) -> int:
+    """A CPU of ``node`` (or of ``fallback``, for a node without CPUs) for a new thread;
+    ``taken`` counts the threads already given CPUs of each node, and is updated."""
+    if node not in topo.nodes_with_cpus():
+        node = fallback if fallback in topo.nodes_with_cpus() else topo.nodes_with_cpus()[0]
+    cpus = topo.cpus(node)
+    i = taken.get(node, 0)
+    taken[node] = i + 1
+    return cpus[i % len(cpus)]

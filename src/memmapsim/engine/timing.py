@@ -1,15 +1,17 @@
 """The timing engine: kernel threads on simulated NUMA CPUs, locks, shared bandwidth.
 
-Each device's probe runs as a thread pinned to a CPU (:mod:`.placement`). A thread runs
-its code path until an effect costs time; the effect then becomes a *job*: an amount of
-work (pages, or nanoseconds for fixed-cost steps) consumed at a rate. A page job's rate
-is the smaller of what its CPU can do (the per-page cost from the :class:`CostProfile`,
-times the remote-NUMA factor when the CPU is on another node than the memmap's memory,
-times the memmap-in-DRAM factor, divided among the jobs sharing the CPU) and its equal
-share of the write ceiling of the memory the memmap lives in (node DRAM or the pmem
-device), recomputed whenever a job starts or ends. ``mem_hotplug_lock`` and the other
-locks are queues: a thread that cannot take a lock waits, using no CPU, and is granted
-the lock in FIFO order when it is released.
+Threads are created by the kernel code paths (spawn, async schedule; the thread table of
+:mod:`.threads`) on a node; the engine puts each on a CPU of that node
+(:func:`~.placement.pick_cpu`). A thread runs its code path until an effect costs time;
+the effect then becomes a *job*: an amount of work (pages, or nanoseconds for fixed-cost
+steps) consumed at a rate. A page job's rate is the smaller of what its CPU can do (the
+per-page cost from the :class:`CostProfile`, times the remote-NUMA factor when the CPU is
+on another node than the memmap's memory, times the memmap-in-DRAM factor, divided among
+the jobs sharing the CPU) and its equal share of the write ceiling of the memory the
+memmap lives in (node DRAM or the pmem device), recomputed whenever a job starts or ends.
+``mem_hotplug_lock`` and the other locks are queues: a thread that cannot take a lock
+waits, using no CPU, and is granted the lock in FIFO order when it is released. A thread
+waiting for other threads (join, async synchronize) uses no CPU either.
 
 Events happen per job start or end and per lock hand-over — never per page — so the
 cost of a simulation does not depend on the size of the memory.
@@ -28,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memmapsim import effects as fx
-from memmapsim.engine.apply import Applier, LogLine, ThreadCtx
+from memmapsim.engine.apply import Applier, LogLine
 from memmapsim.engine.costs import CostProfile
-from memmapsim.engine.placement import Topology
+from memmapsim.engine.placement import Topology, pick_cpu
+from memmapsim.engine.threads import Thread, ThreadTable
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK, Mode
 from memmapsim.model.memory import MemoryState
-from memmapsim.units import PAGES_PER_SECTION, pfn_to_section_nr
+from memmapsim.units import PAGES_PER_SECTION
 
 STRUCT_PAGE_BYTES = 64
 EPS = 1e-9
@@ -87,28 +90,37 @@ class _Job:
 
 @dataclass
 class _Thread:
-    tid: int
-    name: str
-    node_of_device: int
-    gen: fx.Gen[int]
+    """A thread of the table on its CPU, with its lock waits and holds in time."""
+
+    t: Thread
     cpu: int
     node: int
-    ctx: ThreadCtx
-    reply: Any = None
-    ret: int | None = None
     wait: tuple[str, float] | None = None
     holds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tid(self) -> int:
+        return self.t.tid
+
+    @property
+    def name(self) -> str:
+        return self.t.name
+
+    @property
+    def ctx(self) -> Any:
+        return self.t.ctx
 
 
 @dataclass
 class TimingResult:
-    rets: list[int]
+    rets: dict[str, int]
+    """Each thread's return value, by name."""
     intervals: list[Interval]
     holds: list[LockHold]
     log: list[LogLine]
     end: float
-    threads: list[tuple[str, int, int, int]]
-    """(name, device node, cpu, cpu node) per thread."""
+    threads: list[tuple[str, int, int]]
+    """(name, cpu, cpu node) per thread, in creation order."""
 
 
 class TimingEngine:
@@ -126,21 +138,24 @@ class TimingEngine:
         self.holds: list[LockHold] = []
 
     # --- the loop -------------------------------------------------------------------------
-    def run(self, threads: Iterable[tuple[str, int, fx.Gen[int], int]]) -> TimingResult:
-        """``threads``: (name, device node, code path, cpu)."""
-        ths = [
-            _Thread(i, name, dnode, gen, cpu, self.topo.node_of(cpu), ThreadCtx(name))
-            for i, (name, dnode, gen, cpu) in enumerate(threads)
-        ]
-        runnable = list(ths)
+    def run(self, roots: Iterable[tuple[fx.ThreadSpec, int]]) -> TimingResult:
+        """Run ``roots`` (each a thread and the CPU it starts on) and every thread they
+        create, to the end."""
+        self.table = ThreadTable()
+        self.threads: list[_Thread] = []
+        self.taken: dict[int, int] = {}
+        runnable = [self._add(self.table.create(spec), cpu) for spec, cpu in roots]
         while True:
-            for t in runnable:
-                self._advance(t)
-            runnable = []
+            while runnable:
+                batch, runnable = runnable, []
+                for t in sorted(batch, key=lambda th: th.tid):
+                    runnable += self._advance(t)
             if not self.jobs:
-                stuck = [t.name for t in ths if t.ret is None]
+                stuck = [t.name for t in self.threads if not t.t.done]
                 if stuck:
-                    raise RuntimeError(f"deadlock: {stuck} wait for locks nobody releases")
+                    raise RuntimeError(
+                        f"deadlock: {stuck} wait for locks or threads that never end"
+                    )
                 break
             self._rerate()
             dt = min(j.amount / j.rate for j in self.jobs)
@@ -154,37 +169,59 @@ class TimingEngine:
                 self.jobs.remove(j)
                 self._finish(j)
                 runnable.append(j.thread)
-            runnable.sort(key=lambda t: t.tid)
         return TimingResult(
-            [t.ret if t.ret is not None else 0 for t in ths],
+            {t.name: t.t.ret if t.t.ret is not None else 0 for t in self.threads},
             self.intervals,
             self.holds,
             self.applier.log,
             self.now,
-            [(t.name, t.node_of_device, t.cpu, t.node) for t in ths],
+            [(t.name, t.cpu, t.node) for t in self.threads],
         )
 
-    def _advance(self, t: _Thread) -> None:
-        """Run ``t`` until it starts a job, blocks on a lock, or ends."""
+    def _add(self, t: Thread, cpu: int) -> _Thread:
+        th = _Thread(t, cpu, self.topo.node_of(cpu))
+        th.t.ctx.cpu = cpu
+        self.threads.append(th)
+        return th
+
+    def _place(self, t: Thread, creator: _Thread) -> _Thread:
+        """A new thread on a CPU of the node it was asked for, or of its creator's node
+        (NUMA_NO_NODE work runs in the queuing CPU's node's worker pool)."""
+        node = t.node if t.node is not None else creator.node
+        cpu = pick_cpu(self.topo, node, creator.node, self.taken)
+        return self._add(t, cpu)
+
+    def _advance(self, t: _Thread) -> list[_Thread]:
+        """Run ``t`` until it starts a job, blocks on a lock or a thread, or ends. Returns
+        the threads that became runnable meanwhile (created or woken)."""
+        out: list[_Thread] = []
         while True:
             try:
-                eff = t.gen.send(t.reply)
+                eff = t.t.gen.send(t.t.reply)
             except StopIteration as stop:
-                t.ret = int(stop.value)
                 if t.holds:
                     raise RuntimeError(f"{t.name} ended holding {sorted(t.holds)}") from None
-                return
-            t.reply = None
+                woken = self.table.finish(t.t, int(stop.value))
+                out += [self.threads[w.tid] for w in woken]
+                return out
+            t.t.reply = None
             if isinstance(eff, fx.Acquire):
                 if not self._try_acquire(t, eff.lock, eff.mode):
-                    return
+                    return out
                 continue
             if isinstance(eff, fx.Release):
-                self._release(t, eff.lock, eff.mode)
+                out += self._release(t, eff.lock, eff.mode)
                 continue
-            t.reply = self.applier.apply(t.ctx, eff)
+            if isinstance(eff, fx.THREAD_EFFECTS):
+                new, go_on = self.table.handle(t.t, eff)
+                if new is not None:
+                    out.append(self._place(new, t))
+                if not go_on:
+                    return out
+                continue
+            t.t.reply = self.applier.apply(t.ctx, eff)
             self._start_job(t, eff)
-            return
+            return out
 
     # --- locks ------------------------------------------------------------------------------
     def _try_acquire(self, t: _Thread, lock: str, mode: Mode) -> bool:
@@ -198,10 +235,13 @@ class TimingEngine:
         t.wait = (lock, self.now)
         return False
 
-    def _release(self, t: _Thread, lock: str, mode: Mode) -> None:
+    def _release(self, t: _Thread, lock: str, mode: Mode) -> list[_Thread]:
+        """Release ``lock`` and hand it to waiters in FIFO order; they run on at once.
+        Returns the threads that became runnable meanwhile."""
         self.applier.apply(t.ctx, fx.Release(lock, mode))
         self.holds.append(LockHold(lock, t.name, t.holds.pop(lock), self.now))
         queue = self.waiters.get(lock)
+        out: list[_Thread] = []
         while queue and self.mem.locks[lock].can_take(queue[0][1]):
             w, wmode = queue.popleft()
             self.applier.apply(w.ctx, fx.Acquire(lock, wmode))
@@ -209,7 +249,8 @@ class TimingEngine:
             self._interval(w, "lock wait", w.wait[1], detail=lock)
             w.wait = None
             w.holds[lock] = self.now
-            self._advance(w)
+            out += self._advance(w)
+        return out
 
     # --- jobs ---------------------------------------------------------------------------------
     def _start_job(self, t: _Thread, eff: fx.Effect) -> None:
@@ -218,25 +259,18 @@ class TimingEngine:
         if isinstance(eff, fx.InitPages):
             mem_node, medium, factor = self._memmap_home(t, eff.lo)
             per_page = sum(prof.page_ns(op.cost) for op in eff.work.ops)
-            job.kind = _kind(eff.work.fn)
+            job.kind = str(eff.work.kind)
             job.amount = float(max(eff.nr_pages, 0))
             job.unit_ns = per_page * factor
             job.medium, job.bytes_per_unit = (mem_node, medium), STRUCT_PAGE_BYTES
             job.pfns, job.mem_node, job.detail = (eff.lo, eff.hi), mem_node, eff.work.fn
-        elif isinstance(eff, fx.SparseAddSections):
-            _err, added = t.reply
-            pages = added * PAGES_PER_SECTION
-            mem_node, medium, factor = self._memmap_home(t, eff.start_pfn)
-            job.kind = "poison" if eff.poison else "section add"
-            job.amount = float(added)
-            job.unit_ns = prof.fixed("section_add") + (
-                prof.page_ns("poison") * factor * PAGES_PER_SECTION if eff.poison else 0.0
-            )
-            if eff.poison:
-                job.medium = (mem_node, medium)
-                job.bytes_per_unit = STRUCT_PAGE_BYTES * PAGES_PER_SECTION
-            job.pfns, job.mem_node = (eff.start_pfn, eff.start_pfn + pages), mem_node
-            job.detail = f"{added} sections"
+        elif isinstance(eff, fx.PopulateMemmap):
+            sections = (eff.hi - eff.lo) // PAGES_PER_SECTION
+            job.kind = "section add"
+            job.amount = float(sections)
+            job.unit_ns = prof.fixed("section_add")
+            job.pfns, job.mem_node = (eff.lo, eff.hi), eff.backing.nid
+            job.detail = f"{sections} sections"
         elif isinstance(eff, fx.PgmapIndexInsert):
             job.amount = prof.fixed("index_entry") * max(eff.entries, 1)
         elif isinstance(eff, fx.Step):
@@ -251,15 +285,12 @@ class TimingEngine:
 
     def _memmap_home(self, t: _Thread, pfn: int) -> tuple[int, str, float]:
         """Where the struct pages of ``pfn`` live, and the cost factor for ``t``'s CPU."""
-        sec = self.mem.sections.get(pfn_to_section_nr(pfn))
+        backing = self.mem.vmemmap.backing(pfn)
         prof = self.profile
-        if sec.backing.startswith("altmap:"):
-            node, medium, factor = self.mem.pgmap(int(sec.backing[7:])).nid, "pmem", 1.0
-        elif sec.backing.startswith("ram:"):
-            node, medium = int(sec.backing[4:]), "dram"
-            factor = prof.factors.memmap_in_ram.value
+        node = backing.nid if backing is not None else t.node
+        if backing is not None and not backing.on_dram:
+            medium, factor = "pmem", 1.0
         else:
-            node = sec.nid if sec.nid is not None else t.node
             medium, factor = "dram", prof.factors.memmap_in_ram.value
         if node != t.node:
             factor *= prof.factors.remote.value
@@ -296,9 +327,3 @@ class TimingEngine:
         self.intervals.append(
             Interval(t.name, t.cpu, t.node, kind, start, self.now, detail, pfns, mem_node, locked)
         )
-
-
-def _kind(fn: str) -> str:
-    if fn in ("devm_memremap_pages", "hmm_devmem_pages_create"):
-        return "pgmap pass"
-    return "struct page init"

@@ -54,8 +54,12 @@ def _span(name: str, node: int, ivs: list[Interval], holds: list[LockHold], end:
     )
 
 
-def summarize(res: TimingResult) -> TimingSummary:
-    node_of = {name: dnode for name, dnode, _cpu, _cnode in res.threads}
+def summarize(res: TimingResult, node_of: dict[str, int] | None = None) -> TimingSummary:
+    """Spans per device thread and per node. ``node_of`` names the device threads and the
+    node each device is on (the threads of the root and of helpers are not devices); by
+    default every thread counts, on its CPU's node."""
+    if node_of is None:
+        node_of = {name: cnode for name, _cpu, cnode in res.threads}
     devices = tuple(
         _span(
             name,
@@ -64,14 +68,14 @@ def summarize(res: TimingResult) -> TimingSummary:
             [h for h in res.holds if h.thread == name],
             res.end,
         )
-        for name, dnode, _cpu, _cnode in res.threads
+        for name, dnode in node_of.items()
     )
     nodes = tuple(
         _span(
             f"node{n}",
             n,
-            [i for i in res.intervals if node_of[i.thread] == n],
-            [h for h in res.holds if node_of[h.thread] == n],
+            [i for i in res.intervals if node_of.get(i.thread) == n],
+            [h for h in res.holds if node_of.get(h.thread) == n],
             res.end,
         )
         for n in sorted(set(node_of.values()))

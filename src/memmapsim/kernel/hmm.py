@@ -20,8 +20,10 @@ from memmapsim.effects import (
     PgmapIndexInsert,
     PgmapIndexRemove,
     Printk,
+    ReadPgmap,
     RegionIntersects,
     Release,
+    WorkKind,
 )
 from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import EBUSY, ENXIO
@@ -42,11 +44,8 @@ from memmapsim.model.resource import SYSTEM_RAM, Region
 from memmapsim.units import PAGE_SHIFT, PAGES_PER_SECTION, resource_str
 
 
-def hmm_devmem_pages_create(
-    k: Kernel, dev: KDevice, pgmap: Pgmap, names: dict[int, str]
-) -> Gen[int]:
-    """``hmm_devmem_pages_create(devmem)``; ``names`` maps pgmap ids to their devices'
-    names (for the collision message)."""
+def hmm_devmem_pages_create(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
+    """``hmm_devmem_pages_create(devmem)``."""
     cfg = pgmap.cfg
     align_start, align_size = section_align(cfg.res_start, cfg.res_size)
     is_ram = yield RegionIntersects(align_start, align_size, SYSTEM_RAM)
@@ -64,16 +63,17 @@ def hmm_devmem_pages_create(
     )
     yield Release(HMM_DEVMEM_LOCK)
     if dup is not None:
-        other = names.get(dup, f"pgmap#{dup}")
-        yield Printk("err", dev.fmt(f"hmm_devmem_pages_create: collides with mapping for {other}"))
+        other = yield ReadPgmap(dup)
+        msg = f"hmm_devmem_pages_create: collides with mapping for {other.dev_name}"
+        yield Printk("err", dev.fmt(msg))
         return -EBUSY
 
     nid = dev.nid
     yield from mem_hotplug_begin()
     if cfg.type == MemoryType.MEMORY_DEVICE_PUBLIC:
-        ret = yield from arch_add_memory(k, nid, align_start, align_size, None, None)
+        ret = yield from arch_add_memory(k, nid, align_start, align_size, None)
     else:
-        ret = yield from add_pages(k, nid, lo, hi - lo, None, None)
+        ret = yield from add_pages(k, nid, lo, hi - lo, None)
     if ret:
         yield from mem_hotplug_done()
         yield PgmapIndexRemove(HMM_DEVMEM_INDEX, lo, hi)
@@ -86,6 +86,8 @@ def hmm_devmem_pages_create(
     else:
         pfn_first = cfg.res_start >> PAGE_SHIFT
         pfn_last = pfn_first + (cfg.res_size >> PAGE_SHIFT)
-        work = PageWork("hmm_devmem_pages_create", (set_pgmap(pgmap.id),), pgmap=pgmap.id)
+        work = PageWork(
+            "hmm_devmem_pages_create", (set_pgmap(pgmap.id),), pgmap=pgmap.id, kind=WorkKind.PGMAP
+        )
         yield InitPages(pfn_first, pfn_last, work)
     return 0

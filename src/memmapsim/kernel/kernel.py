@@ -1,17 +1,28 @@
-"""A kernel: a release plus named changes, reduced to switches the code paths consult.
+"""A kernel: a release plus named changes, as switches and as code paths.
 
-Each kernel function is written once (in the module named after its kernel file) and
-branches on :class:`Params` switches exactly where a patch changed it, like an
-``#ifdef`` per commit; each switch's docstring cites the change. ``k.config`` holds the
-build and boot configuration from the scenario (CONFIG_DEBUG_VM, ``vm_debug=``, HZ).
+Two ways a change enters the model, by size:
+
+- a few-line delta of a function is a :class:`Params` switch the function branches on
+  where the patch changed it, like an ``#ifdef`` per commit (each switch's docstring
+  cites the change);
+- a change that replaces functions carries its own implementations, which replace entries
+  of :class:`Paths` when the kernel is built (drgn's pattern: the implementation is picked
+  once), and era-crossing calls go through ``k.paths``.
+
+``k.config`` holds the build and boot configuration from the scenario (CONFIG_DEBUG_VM,
+``vm_debug=``, HZ).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal
 
 from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
+
+if TYPE_CHECKING:
+    from memmapsim.effects import Gen, ThreadSpec
 
 
 @dataclass(frozen=True)
@@ -48,9 +59,24 @@ class Params:
     section_tail_init: bool = False
     """memmap_init_zone ends by initializing pfns up to the section end (2830bf6f05fb,
     v4.20; reverted by 4aa9fc2a435a during v5.0-rc)."""
-    probe_placement: Literal["unbound", "node-local"] = "unbound"
-    """Where nvdimm device registration (and the probe it runs) executes: an unbound
-    worker near the CPU that queued it, or a CPU of the device's node."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The code paths a change may replace whole, by kernel function name."""
+
+    nd_device_register: Callable[[Kernel, ThreadSpec, int], Gen[None]]
+    """How libnvdimm queues a device's registration and probe (drivers/nvdimm/bus.c)."""
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def replaced(self, new: dict[str, Callable[..., Any]]) -> Paths:
+        unknown = sorted(set(new) - set(self.names()))
+        if unknown:
+            raise KeyError(f"no code path named {', '.join(unknown)}")
+        return Paths(**{n: new.get(n, getattr(self, n)) for n in self.names()})
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,7 @@ class Kernel:
     """Every change in effect: the release's own, then the added ones."""
     added: tuple[str, ...]
     p: Params
+    paths: Paths
     config: BootConfig = field(default_factory=BootConfig)
 
     @property

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from memmapsim.effects import (
     Acquire,
-    AltmapResetAlloc,
     Gen,
     InitCurrentlyEmptyZone,
     Printk,
+    ReadAltmap,
     Release,
     ResizePgdatRange,
     ResizeZoneRange,
+    SetAltmap,
     SetZoneContiguous,
-    SparseAddSections,
     Step,
     UpdateEndOfMemoryVars,
 )
-from memmapsim.kernel.debug import page_init_poisoning
 from memmapsim.kernel.errno import EINVAL
 from memmapsim.kernel.kernel import Kernel
 from memmapsim.kernel.page_alloc import MEMMAP_HOTPLUG, memmap_init_zone
+from memmapsim.kernel.sparse import __add_sections
 from memmapsim.model.locks import (
     CPU_HOTPLUG_LOCK,
     MEM_HOTPLUG_LOCK,
@@ -53,42 +53,26 @@ def mem_hotplug_done() -> Gen[None]:
 
 
 def __add_pages(
-    k: Kernel,
-    nid: int,
-    phys_start_pfn: int,
-    nr_pages: int,
-    altmap: AltmapConfig | None,
-    altmap_owner: int | None,
+    k: Kernel, nid: int, phys_start_pfn: int, nr_pages: int, altmap: int | None
 ) -> Gen[int]:
-    """``__add_pages(nid, start_pfn, nr_pages, altmap, want_memblock=false)``."""
+    """``__add_pages(nid, start_pfn, nr_pages, altmap, want_memblock=false)``, ``altmap``
+    being the pgmap whose vmem_altmap is passed: validate it ("memory add fail, invalid
+    altmap", ``pr_warn_once``), reset ``altmap->alloc`` (``align`` is not reset), then add
+    the sections."""
     if altmap is not None:
-        if altmap.base_pfn != phys_start_pfn or altmap.offset() > nr_pages:
+        cfg, _alloc, align = yield ReadAltmap(altmap)
+        if cfg.base_pfn != phys_start_pfn or cfg.offset() > nr_pages:
             yield Printk("warning", "memory add fail, invalid altmap")
             return -EINVAL
-        assert altmap_owner is not None
-        yield AltmapResetAlloc(altmap_owner)
-    err, _added = yield SparseAddSections(
-        phys_start_pfn,
-        nr_pages,
-        nid,
-        altmap_owner if altmap is not None else None,
-        poison=page_init_poisoning(k),
-    )
-    assert isinstance(err, int)
+        yield SetAltmap(altmap, 0, align)
+    err: int = yield from __add_sections(k, nid, phys_start_pfn, nr_pages, altmap)
     return err
 
 
-def add_pages(
-    k: Kernel,
-    nid: int,
-    start_pfn: int,
-    nr_pages: int,
-    altmap: AltmapConfig | None,
-    altmap_owner: int | None,
-) -> Gen[int]:
+def add_pages(k: Kernel, nid: int, start_pfn: int, nr_pages: int, altmap: int | None) -> Gen[int]:
     """x86_64 ``add_pages``: ``__add_pages``, ``WARN_ON_ONCE(ret)``, then
     ``update_end_of_memory_vars`` (max_pfn, high_memory), whatever the result."""
-    ret = yield from __add_pages(k, nid, start_pfn, nr_pages, altmap, altmap_owner)
+    ret = yield from __add_pages(k, nid, start_pfn, nr_pages, altmap)
     if ret:
         # WARN_ON_ONCE(ret): a backtrace headed by the source location, no message.
         yield Printk("warning", "WARNING: at arch/x86/mm/init_64.c add_pages()")
@@ -96,19 +80,11 @@ def add_pages(
     return ret
 
 
-def arch_add_memory(
-    k: Kernel,
-    nid: int,
-    start: int,
-    size: int,
-    altmap: AltmapConfig | None,
-    altmap_owner: int | None,
-) -> Gen[int]:
-    """x86_64 ``arch_add_memory``: ``init_memory_mapping`` (direct map), then ``add_pages``."""
+def arch_add_memory(k: Kernel, nid: int, start: int, size: int, altmap: int | None) -> Gen[int]:
+    """x86_64 ``arch_add_memory``: ``init_memory_mapping`` (direct map), then ``add_pages``
+    (``altmap``: the pgmap whose vmem_altmap holds the memmap, if any)."""
     yield Step("init_memory_mapping", f"{start:#x}-{start + size:#x}")
-    ret: int = yield from add_pages(
-        k, nid, start >> PAGE_SHIFT, size >> PAGE_SHIFT, altmap, altmap_owner
-    )
+    ret: int = yield from add_pages(k, nid, start >> PAGE_SHIFT, size >> PAGE_SHIFT, altmap)
     return ret
 
 

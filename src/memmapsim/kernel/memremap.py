@@ -28,6 +28,7 @@ from memmapsim.effects import (
     RegionIntersects,
     Release,
     Step,
+    WorkKind,
 )
 from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import EEXIST, ENOMEM, ENXIO
@@ -116,7 +117,8 @@ def devm_memremap_pages(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
     yield from mem_hotplug_begin()
     if k.p.kasan_zero_shadow:
         yield Step("kasan_add_zero_shadow")
-    error = yield from arch_add_memory(k, nid, align_start, align_size, altmap, pgmap.id)
+    altmap_pgmap = pgmap.id if altmap is not None else None
+    error = yield from arch_add_memory(k, nid, align_start, align_size, altmap_pgmap)
     if not error:
         yield from move_pfn_range_to_zone(
             k,
@@ -150,6 +152,7 @@ def devm_memremap_pages(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
             (list_del_lru(), set_pgmap(pgmap.id), percpu_ref_get_op()),
             resched_every=DEVICE_PFN_RESCHED,
             pgmap=pgmap.id,
+            kind=WorkKind.PGMAP,
         )
         yield InitPages(cfg.pfn_first(), cfg.pfn_end(), work)
     yield Step("devm_add_action", "devm_memremap_pages_release")

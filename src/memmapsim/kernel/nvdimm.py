@@ -26,13 +26,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from memmapsim.effects import Gen, NewPgmap, Printk, RegionIntersects, RequestMemRegion, Step
+from memmapsim.effects import (
+    AsyncSchedule,
+    Gen,
+    NewPgmap,
+    Printk,
+    RegionIntersects,
+    RequestMemRegion,
+    Step,
+    ThreadSpec,
+)
 from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import EBUSY, EINVAL, ENODEV, ENXIO
 from memmapsim.kernel.hmm import hmm_devmem_pages_create
 from memmapsim.kernel.kernel import Kernel
 from memmapsim.kernel.memremap import devm_memremap_pages
-from memmapsim.model.pgmap import AltmapConfig, MemoryType, Pgmap, PgmapConfig
+from memmapsim.model.pgmap import AltmapConfig, MemoryType, Pgmap, PgmapConfig, PhysRange
 from memmapsim.model.resource import SYSTEM_RAM, Region
 from memmapsim.units import (
     ALIGN,
@@ -211,7 +220,7 @@ def nvdimm_setup_pfn(ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str) -> P
             reserve=PHYS_PFN(SZ_8K) + (PHYS_PFN(base) - base_pfn),
             free=PHYS_PFN(sb.dataoff - SZ_8K),
         )
-    return PgmapConfig(ns.device.name, mtype, res_start, res_end, ref, altmap)
+    return PgmapConfig(ns.device.name, mtype, (PhysRange(res_start, res_end),), ref, altmap)
 
 
 def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
@@ -257,7 +266,7 @@ def nd_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[in
         yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
         return -EBUSY
     yield Step("blk_alloc_queue_node", f"node {ns.nid}")
-    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     if ret:
         return ret
@@ -280,12 +289,12 @@ def dax_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[i
         region = resource_str_R(ns.start, ns.start + ns.size - 1)
         yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
         return -EBUSY
-    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
     ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     return ret
 
 
-def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
+def hmm_devmem_add(k: Kernel, ns: Namespace) -> Gen[int]:
     """device-private: ``hmm_devmem_add`` with the physical range the driver was given
     (the kernel picks a free range top-down; the scenario names it instead)."""
     dev = ns.device
@@ -297,32 +306,29 @@ def hmm_devmem_add(k: Kernel, ns: Namespace, names: dict[int, str]) -> Gen[int]:
     cfg = PgmapConfig(
         dev.name,
         MemoryType.MEMORY_DEVICE_PRIVATE,
-        ns.start,
-        ns.start + ns.size - 1,
+        (PhysRange(ns.start, ns.start + ns.size - 1),),
         "devmem->ref",
         release_puts_pages=False,
     )
-    pgmap_id = yield NewPgmap(cfg, ns.nid, ns.index)
-    names[pgmap_id] = dev.name
-    ret: int = yield from hmm_devmem_pages_create(k, dev, Pgmap(pgmap_id, cfg), names)
+    pgmap_id = yield NewPgmap(cfg, ns.nid)
+    ret: int = yield from hmm_devmem_pages_create(k, dev, Pgmap(pgmap_id, cfg))
     return ret
 
 
-def probe(
-    k: Kernel, ns: Namespace, names: dict[int, str], bus: tuple[NdRegion, ...] = ()
-) -> Gen[int]:
-    """Run the driver probe for one namespace, as ``really_probe`` would, and report a
-    failure the way the driver core does; ``bus`` is every nvdimm region."""
-    if ns.kind == "fsdax":
-        ret = yield from nd_pmem_probe(k, ns, bus)
-    elif ns.kind == "devdax":
-        ret = yield from dax_pmem_probe(k, ns, bus)
-    else:
-        ret = yield from hmm_devmem_add(k, ns, names)
-    if ret in (-ENODEV, -ENXIO):
-        yield Printk("debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}")
-    elif ret:
-        yield Printk(
-            "warning", f"{ns.device.driver}: probe of {ns.device.name} failed with error {ret}"
-        )
-    return ret
+def nd_device_register_any_node(k: Kernel, probe: ThreadSpec, nid: int) -> Gen[None]:
+    """``__nd_device_register`` (v4.18-v5.0): ``async_schedule_domain(nd_async_device_register,
+    dev, &nd_async_domain)`` with no node, so the registration — and the driver probe it
+    runs synchronously — goes to the unbound worker pool of the queuing CPU's node. Each
+    hop (region, namespace, pfn/dax device) is queued from the previous hop's worker, so
+    every probe runs on the node where the NFIT region registration ran."""
+    yield AsyncSchedule(probe, None, ND_ASYNC_DOMAIN)
+
+
+def nd_device_register_node_local(k: Kernel, probe: ThreadSpec, nid: int) -> Gen[None]:
+    """Registration queued near the device's node: Duyck's "nvdimm: Schedule device
+    registration on node local to the device" (v4 5/5, 2018-09-20; merged form v5.1,
+    ``async_schedule_dev_domain`` → ``queue_work_node``)."""
+    yield AsyncSchedule(probe, nid, ND_ASYNC_DOMAIN)
+
+
+ND_ASYNC_DOMAIN = "nd_async_domain"

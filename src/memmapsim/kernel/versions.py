@@ -3,16 +3,22 @@
 A release is the changes merged by it, applied in order to the v4.18 baseline; a user
 may add changes (the 2018 series as posted, or a change no release carries) with
 ``+name``. Each change states what it needs; each is modelled on what its patch does,
-as switches of :class:`~memmapsim.kernel.kernel.Params`.
+as switches of :class:`~memmapsim.kernel.kernel.Params` and code paths that replace
+entries of :class:`~memmapsim.kernel.kernel.Paths`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from memmapsim.kernel.kernel import BootConfig, Kernel, Params
+from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
+from memmapsim.kernel.nvdimm import nd_device_register_any_node, nd_device_register_node_local
 from memmapsim.model.pageflags import PAGEFLAGS_V4_20
+
+BASELINE_PATHS = Paths(nd_device_register=nd_device_register_any_node)
+"""The v4.18 code paths."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class Change:
     origin: str
     """Where it comes from: the release that merged it, or the posting."""
     params: dict[str, Any]
+    paths: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    """Code paths the change replaces, by Paths entry."""
     requires: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     notes: str = ""
@@ -118,7 +126,8 @@ CHANGES: dict[str, Change] = {
             "(v4 5/5, with 4/5 'async: Add support for queueing on specific node')",
             None,
             "posted 2018-09-20; merged form in v5.1",
-            {"probe_placement": "node-local"},
+            {},
+            paths={"nd_device_register": nd_device_register_node_local},
         ),
         Change(
             "memmap-section-tail",
@@ -178,8 +187,9 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
         for other in c.conflicts:
             if other in changes:
                 raise KernelSpecError(f"{name} and {other} are two versions of one patch")
-    params = Params()
+    params, paths = Params(), BASELINE_PATHS
     for name in changes:
         params = replace(params, **CHANGES[name].params)
+        paths = paths.replaced(CHANGES[name].paths)
     name = "+".join([release, *added])
-    return Kernel(name, release, changes, tuple(added), params, config or BootConfig())
+    return Kernel(name, release, changes, tuple(added), params, paths, config or BootConfig())

@@ -1,9 +1,9 @@
 """MemoryState: everything the kernel code paths change, in one object (spec §9.1).
 
 Engines apply effects to it; invariant checks and reports read it. It holds the memmap
-(dense or runs backend), the mem_sections, pageblock migratetypes, node and zone spans,
-dev_pagemaps with their altmaps and refs, the pgmap index, the iomem resources and the
-locks.
+(dense or runs backend) and where the vmemmap stores it, the mem_sections, pageblock
+migratetypes, node and zone spans, dev_pagemaps with their altmaps and refs, the pgmap
+index, the iomem resources and the locks.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from memmapsim.model.pageflags import PageFlagsLayout, ZoneType
 from memmapsim.model.pgmap import DevPagemap, PfnIndex
 from memmapsim.model.resource import Resource
 from memmapsim.model.section import SectionMap
+from memmapsim.model.vmemmap import Vmemmap
 from memmapsim.model.zone import PgData, Zone
 
 
@@ -29,6 +30,7 @@ class MemoryState:
     iomem: list[Resource]
     indexes: dict[str, PfnIndex]
     sections: SectionMap = field(default_factory=SectionMap)
+    vmemmap: Vmemmap = field(default_factory=Vmemmap)
     pageblocks: PageblockMap = field(default_factory=PageblockMap)
     pgmaps: dict[int, DevPagemap] = field(default_factory=dict)
     """By id: the namespace index of the device whose driver filled it."""

@@ -2,10 +2,12 @@
 
 ``struct dev_pagemap`` (v4.16-v4.20): ``altmap`` + ``altmap_valid``, ``res``, ``ref``
 (a caller-owned percpu_ref; for fsdax the block queue's ``q_usage_counter``), ``dev``,
-``type``. What the driver fills in before calling devm_memremap_pages is constant
-afterwards and is kept as a frozen :class:`PgmapConfig`, which kernel code passes
-around; the parts that change (the altmap's ``alloc``/``align``, the ref count) live in
-:class:`DevPagemap` inside the memory state.
+``type``; v5.10 replaced ``res`` by ``nr_range`` + ``ranges[]`` (an altmap only with range
+0), v5.17 added ``vmemmap_shift`` (compound pages of ``1 << vmemmap_shift`` pfns). What
+the driver fills in before calling devm_memremap_pages is constant afterwards and is kept
+as a frozen :class:`PgmapConfig`, which kernel code passes around; the parts that change
+(the altmap's ``alloc``/``align``, the ref count) live in :class:`DevPagemap` inside the
+memory state, whose id the memory model allocates when the pgmap comes into being.
 
 The lookup index is the radix tree ``pgmap_radix`` (v4.18-v4.19; entries inserted as
 power-of-two chunks by ``foreach_order_pgoff`` under ``pgmap_lock``) or the XArray
@@ -47,15 +49,29 @@ class AltmapConfig:
 
 
 @dataclass(frozen=True)
+class PhysRange:
+    """``struct range`` / ``struct resource``: an inclusive physical address range."""
+
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
 class PgmapConfig:
-    """What a driver fills into struct dev_pagemap; ``res`` is inclusive like struct resource."""
+    """What a driver fills into struct dev_pagemap."""
 
     dev_name: str
     type: MemoryType
-    res_start: int
-    res_end: int
+    ranges: tuple[PhysRange, ...]
+    """``res`` (one range, up to v5.9) or ``ranges[nr_range]`` (v5.10+)."""
     ref_name: str
     altmap: AltmapConfig | None = None
+    vmemmap_shift: int = 0
+    """Compound pages of ``1 << vmemmap_shift`` pfns (v5.17+; 0: none)."""
     release_puts_pages: bool = True
     """Whether the release the driver registers puts one page (one ref) per device pfn:
     devm_memremap_pages_release does; hmm_devmem_release (v4.18-v4.20) does not."""
@@ -65,17 +81,34 @@ class PgmapConfig:
         return self.altmap is not None
 
     @property
+    def res(self) -> PhysRange:
+        """The single ``res`` of v4.16-v5.9 (range 0 later)."""
+        return self.ranges[0]
+
+    @property
+    def res_start(self) -> int:
+        return self.res.start
+
+    @property
+    def res_end(self) -> int:
+        return self.res.end
+
+    @property
     def res_size(self) -> int:
-        return self.res_end - self.res_start + 1
+        return self.res.size
 
-    def pfn_first(self) -> int:
-        """pfn_first(): ``PHYS_PFN(res.start)``, plus vmem_altmap_offset() if altmap_valid."""
-        pfn = self.res_start >> PAGE_SHIFT
-        return pfn + self.altmap.offset() if self.altmap is not None else pfn
+    def pfn_first(self, range_id: int = 0) -> int:
+        """pfn_first(): the range's first pfn, plus vmem_altmap_offset() for range 0 when
+        an altmap is valid (the altmap only ever covers range 0)."""
+        pfn = self.ranges[range_id].start >> PAGE_SHIFT
+        if range_id == 0 and self.altmap is not None:
+            pfn += self.altmap.offset()
+        return pfn
 
-    def pfn_end(self) -> int:
-        """pfn_end(): ``(res.start + resource_size(res)) >> PAGE_SHIFT`` (exclusive)."""
-        return (self.res_start + self.res_size) >> PAGE_SHIFT
+    def pfn_end(self, range_id: int = 0) -> int:
+        """pfn_end(): one past the range's last pfn."""
+        r = self.ranges[range_id]
+        return (r.start + r.size) >> PAGE_SHIFT
 
 
 @dataclass(frozen=True)

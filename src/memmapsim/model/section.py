@@ -2,16 +2,15 @@
 
 A section is 128 MiB (32768 pfns). Its state bits are SECTION_MARKED_PRESENT,
 SECTION_HAS_MEM_MAP, SECTION_IS_ONLINE (v4.13+), SECTION_IS_EARLY (v5.3+) and
-SECTION_TAINT_ZONE_DEVICE (v5.12+). memmapsim also records where the section's memmap
-lives — boot memblock, node RAM, or a device's altmap — as the section's *backing*,
-without the exact altmap pfn (which is computable), so that a 3 TiB device stays one run.
+SECTION_TAINT_ZONE_DEVICE (v5.12+). Where a memmap is stored (:class:`MemmapBacking`)
+is the vmemmap's business (:mod:`memmapsim.model.vmemmap`), not the section's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import IntFlag
+from enum import IntFlag, StrEnum
 
 from memmapsim.model.runmap import RunMap
 from memmapsim.units import PFN_SECTION_SHIFT, pfn_to_section_nr
@@ -26,12 +25,33 @@ class SectionFlag(IntFlag):
     TAINT_ZONE_DEVICE = 1 << 4
 
 
+class Medium(StrEnum):
+    """The memory a memmap is stored in."""
+
+    BOOT = "boot"  # memblock at boot (DRAM of the node)
+    RAM = "ram"  # pages from the node's DRAM, allocated at hot-add
+    DEVICE = "device"  # the device itself, through its vmem_altmap
+
+
+@dataclass(frozen=True, slots=True)
+class MemmapBacking:
+    """Where a range's struct pages are stored: which memory, on which node, and for a
+    memmap on the device, whose altmap (without the exact altmap pfn, which is
+    computable, so that a 3 TiB device stays one run)."""
+
+    medium: Medium
+    nid: int
+    pgmap: int | None = None
+
+    @property
+    def on_dram(self) -> bool:
+        return self.medium is not Medium.DEVICE
+
+
 @dataclass(frozen=True, slots=True)
 class SectionState:
     flags: SectionFlag = SectionFlag.NONE
     nid: int | None = None
-    backing: str = "none"
-    """Where the memmap lives: "none", "boot", "ram:<nid>" or "altmap:<pgmap id>"."""
 
 
 NO_SECTION = SectionState()

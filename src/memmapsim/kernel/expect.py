@@ -1,0 +1,130 @@
+"""What each modelled version intends for a ZONE_DEVICE device, as data for ``check/``.
+
+For a device whose section-aligned span is ``[A, B)`` and whose namespace (``res``) is
+``[R, E)``, with an altmap based at ``base`` (= A)::
+
+    A      base+reserve        base+offset     next section     E            B
+    |reserve|  free (memmap host) | data ... section tail | data ... |  padding  |
+
+- ``altmap_reserve``: the info block and the start's offset into its section; never
+  initialized;
+- ``altmap_free``: the pfns whose memory holds the memmap (incl. the 2 MiB alignment);
+- ``data_section_tail``: data pfns from the altmap's end to the end of that section;
+- ``data``: the remaining data pfns of ``res``;
+- ``padding_before`` / ``padding_after``: pfns of the aligned span outside ``res``
+  (``padding_before`` only without an altmap; with one it is inside the reserve).
+
+Before v5.3 two devices can share a section; a pfn inside another device's ``res``
+belongs to that device, so a class is clipped to the pfns no other device owns.
+
+Init passes per class (spec §4.1, §4.4; ``era A`` is v4.18-v4.19 and the 2018 series
+before the deferral, ``era B`` is 966cf44f637e's deferral, v4.20):
+
+=====================  ======  ======
+class                  era A   era B
+=====================  ======  ======
+altmap_reserve         0       0
+altmap_free            1       1
+data                   2       1
+data_section_tail      2       1, 2 with the section-tail loop (v4.20)
+padding_before/after   1       1
+=====================  ======  ======
+"""
+
+from __future__ import annotations
+
+from memmapsim.kernel.kernel import Kernel
+from memmapsim.model.expect import DeviceExpectations, PfnClass, subtract
+from memmapsim.model.pgmap import DevPagemap, PgmapConfig
+from memmapsim.units import PAGE_SHIFT, SECTION_ALIGN_DOWN, SECTION_ALIGN_UP
+
+CLASS_LABELS = {
+    "altmap_reserve": "altmap reserve",
+    "altmap_free": "altmap free (hosts the memmap)",
+    "data_section_tail": "data, altmap end to that section's end",
+    "data": "data",
+    "padding_before": "section padding before the namespace",
+    "padding_after": "section padding beyond the namespace",
+}
+
+
+def aligned_span(cfg: PgmapConfig) -> tuple[int, int]:
+    """The section-aligned pfn span devm_memremap_pages adds (v4.18-v5.2)."""
+    return SECTION_ALIGN_DOWN(cfg.res_start >> PAGE_SHIFT), SECTION_ALIGN_UP(cfg.pfn_end())
+
+
+def res_pfns(cfg: PgmapConfig) -> tuple[int, int]:
+    return cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
+
+
+PASSES = {
+    # class: (era A, era B)
+    "altmap_reserve": (0, 0),
+    "altmap_free": (1, 1),
+    "data": (2, 1),
+    "data_section_tail": (2, 1),
+    "padding_before": (1, 1),
+    "padding_after": (1, 1),
+}
+
+
+def max_passes(k: Kernel, key: str) -> int:
+    """The table of the module docstring: in era B the section-tail loop (v4.20) adds a
+    locked pass to the data before the section's end; in era A that span ends on a section
+    boundary and the loop adds nothing."""
+    deferred = k.p.zone_device_deferred
+    tail = key == "data_section_tail" and deferred and k.p.section_tail_init
+    return PASSES[key][int(deferred)] + int(tail)
+
+
+def pfn_classes(k: Kernel, cfg: PgmapConfig, others: list[tuple[int, int]]) -> list[PfnClass]:
+    """The non-empty classes of a device, in pfn order; ``others`` are the res pfn ranges
+    of the other devices, which are not this device's."""
+    span_lo, span_hi = aligned_span(cfg)
+    res_lo, res_hi = res_pfns(cfg)
+    raw: list[tuple[str, int, int]] = []
+    if cfg.altmap is not None:
+        base = cfg.altmap.base_pfn
+        data_lo = base + cfg.altmap.offset()
+        tail_hi = min(SECTION_ALIGN_UP(data_lo), res_hi)
+        raw += [
+            ("altmap_reserve", base, base + cfg.altmap.reserve),
+            ("altmap_free", base + cfg.altmap.reserve, data_lo),
+            ("data_section_tail", data_lo, tail_hi),
+            ("data", tail_hi, res_hi),
+        ]
+    else:
+        raw += [("padding_before", span_lo, res_lo), ("data", res_lo, res_hi)]
+    raw.append(("padding_after", res_hi, span_hi))
+    out = []
+    for key, lo, hi in raw:
+        ranges = subtract(lo, hi, others)
+        if ranges:
+            out.append(PfnClass(key, CLASS_LABELS[key], ranges, max_passes(k, key)))
+    return out
+
+
+def release_puts(cfg: PgmapConfig) -> int:
+    """devm_memremap_pages_release puts one page (one pgmap ref) per pfn of
+    for_each_device_pfn (none if pfn_first >= pfn_end); hmm_devmem_release (v4.18-v4.20)
+    puts none."""
+    if not cfg.release_puts_pages:
+        return 0
+    return max(0, cfg.pfn_end() - cfg.pfn_first())
+
+
+def expectations(k: Kernel, pgmap: DevPagemap, all_pgmaps: list[DevPagemap]) -> DeviceExpectations:
+    cfg = pgmap.cfg
+    others = [res_pfns(p.cfg) for p in all_pgmaps if p.id != pgmap.id]
+    res_lo, res_hi = res_pfns(cfg)
+    if cfg.altmap is not None:
+        res_lo = max(res_lo, cfg.altmap.base_pfn + cfg.altmap.reserve)
+    span = aligned_span(cfg)
+    return DeviceExpectations(
+        pgmap.id,
+        span,
+        tuple(pfn_classes(k, cfg, others)),
+        (res_lo, max(res_lo, res_hi)),
+        subtract(*span, others),
+        release_puts(cfg),
+    )

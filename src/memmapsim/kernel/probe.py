@@ -1,0 +1,73 @@
+"""Probing the machine's ZONE_DEVICE memory: the root thread and the driver core's probe.
+
+The root is the boot-time thread that runs the initcalls (``kernel_init``): it registers
+each nvdimm namespace's pfn/dax device with the libnvdimm bus, which queues registration
+— and with it the synchronous driver probe — on the async domain ``nd_async_domain``
+(on which node is a version's choice: :attr:`Paths.nd_device_register`), and it lets each
+GPU driver probe its device-private memory in PCI probe context (``pci_call_probe`` runs
+the probe with ``work_on_cpu`` on a CPU of the device's node, in every version modelled).
+Then it waits for all of them (``nd_synchronize``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from memmapsim.effects import AsyncSynchronize, Gen, Join, Printk, Spawn, ThreadSpec
+from memmapsim.kernel.errno import ENODEV, ENXIO
+from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.nvdimm import (
+    ND_ASYNC_DOMAIN,
+    Namespace,
+    NdRegion,
+    dax_pmem_probe,
+    hmm_devmem_add,
+    nd_pmem_probe,
+)
+
+ROOT = "kernel_init"
+"""The name of the root thread."""
+
+
+def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
+    """Run the driver probe for one device, as ``really_probe`` would, and report a
+    failure the way the driver core does (``pr_debug`` "rejects match" for -ENODEV and
+    -ENXIO, ``KERN_WARNING`` "probe of %s failed with error %d" otherwise)."""
+    if ns.kind == "fsdax":
+        ret = yield from nd_pmem_probe(k, ns, bus)
+    elif ns.kind == "devdax":
+        ret = yield from dax_pmem_probe(k, ns, bus)
+    else:
+        ret = yield from hmm_devmem_add(k, ns)
+    if ret in (-ENODEV, -ENXIO):
+        yield Printk("debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}")
+    elif ret:
+        yield Printk(
+            "warning", f"{ns.device.driver}: probe of {ns.device.name} failed with error {ret}"
+        )
+    return ret
+
+
+def probe_thread(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> ThreadSpec:
+    """The thread that probes ``ns``, named after the device."""
+    return ThreadSpec(ns.label, partial(really_probe, k, ns, bus))
+
+
+def probe_devices(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) -> Gen[int]:
+    """The root thread: start every device's probe in the order listed, then wait."""
+    spawned = []
+    for ns in nss:
+        spec = probe_thread(k, ns, bus)
+        if ns.kind == "device-private":
+            tid = yield Spawn(spec, ns.nid)
+            spawned.append(tid)
+        else:
+            yield from k.paths.nd_device_register(k, spec, ns.nid)
+    yield AsyncSynchronize(ND_ASYNC_DOMAIN)
+    for tid in spawned:
+        yield Join(tid)
+    return 0
+
+
+def root_thread(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) -> ThreadSpec:
+    return ThreadSpec(ROOT, partial(probe_devices, k, nss, bus))
