@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from memmapsim.model.locks import Mode
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageflags import ZoneType
+from memmapsim.model.periodic import Sharing
 from memmapsim.model.pgmap import PgmapConfig
 from memmapsim.model.section import MemmapBacking, SectionState
 from memmapsim.model.structpage import Write
@@ -233,6 +234,8 @@ class PopulateMemmap(Effect):
     lo: int
     hi: int
     backing: MemmapBacking
+    sharing: Sharing | None = None
+    """Struct pages shared within compound pages (v5.19+ vmemmap deduplication)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,11 +270,11 @@ def _device_result(
     res.census = [census(mem.memmap, c) for c in exp.classes]
     lo, hi = exp.span
     locked: Counter[bool] = Counter()
-    for s, e, rec in mem.memmap.runs(lo, hi):
+    for rec, n in mem.memmap.histogram(lo, hi).items():
         for p in rec.history:
             if p.kind is PassKind.INIT:
-                locked[p.locked] += e - s
+                locked[p.locked] += n
             else:
-                res.poisoned_pages += e - s
+                res.poisoned_pages += n
     res.pages_locked, res.pages_unlocked = locked[True], locked[False]
     return res

@@ -20,8 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from memmapsim.model.expect import DeviceExpectations
+from memmapsim.model.memmap import Spread
 from memmapsim.model.memory import MemoryState
-from memmapsim.model.page import PageView
+from memmapsim.model.page import PageRecord, PageView
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
@@ -38,8 +39,15 @@ class Finding:
     invariant: str
     device: str
     ranges: tuple[tuple[int, int], ...]
+    """The first (at most MAX_RANGES) maximal pfn ranges where it holds."""
     pages: int
     message: str
+    nranges: int = 0
+    """How many ranges there are in all (0: as many as shown)."""
+
+    @property
+    def range_count(self) -> int:
+        return max(self.nranges, len(self.ranges))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -47,9 +55,13 @@ class Finding:
             "device": self.device,
             "pages": self.pages,
             "pfns": [[f"{lo:#x}", f"{hi:#x}"] for lo, hi in self.ranges[:MAX_RANGES]],
-            "ranges": len(self.ranges),
+            "ranges": self.range_count,
             "message": self.message,
         }
+
+
+def _finding(inv: str, label: str, spread: Spread, message: str) -> Finding:
+    return Finding(inv, label, tuple(spread.ranges), spread.pages, message, spread.nranges)
 
 
 def _merge(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -67,28 +79,24 @@ def _pages(ranges: tuple[tuple[int, int], ...]) -> int:
 
 
 def check_passes(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[Finding]:
+    """PASSES: per class, the pfns initialized more often than the version intends."""
     out: list[Finding] = []
     for cls in exp.classes:
         limit = cls.max_passes
-        by_history: dict[str, list[tuple[int, int]]] = defaultdict(list)
+
+        def too_many(rec: PageRecord, limit: int = limit) -> str | None:
+            passes = rec.init_passes
+            if len(passes) <= limit:
+                return None
+            desc = ", then ".join(p.label(who=True) for p in passes)
+            return f"{len(passes)} pass" + ("es" if len(passes) > 1 else "") + f": {desc}"
+
+        found: dict[str, Spread] = {}
         for clo, chi in cls.ranges:
-            for lo, hi, rec in mem.memmap.runs(clo, chi):
-                passes = rec.init_passes
-                if len(passes) > limit:
-                    desc = ", then ".join(p.label(who=True) for p in passes)
-                    n = f"{len(passes)} pass" + ("es" if len(passes) > 1 else "")
-                    by_history[f"{n}: {desc}"].append((lo, hi))
-        for desc, ranges in by_history.items():
-            merged = _merge(ranges)
-            out.append(
-                Finding(
-                    "PASSES",
-                    label,
-                    merged,
-                    _pages(merged),
-                    f"{cls.label}: initialized by {desc} (this version intends at most {limit})",
-                )
-            )
+            mem.memmap.spread(clo, chi, too_many, found)
+        for desc, spread in found.items():
+            msg = f"{cls.label}: initialized by {desc} (this version intends at most {limit})"
+            out.append(_finding("PASSES", label, spread, msg))
     return out
 
 
@@ -141,21 +149,23 @@ def check_pageblocks(mem: MemoryState, exp: DeviceExpectations, label: str) -> l
 def check_device_pages(
     mem: MemoryState, pgmap: DevPagemap, exp: DeviceExpectations, label: str
 ) -> list[Finding]:
-    """I5: every non-reserve pfn of res is a fully set-up ZONE_DEVICE page of this pgmap."""
-    bad: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for lo, hi, rec in mem.memmap.runs(*exp.device_pages):
-        problems = _page_problems(PageView(lo, rec, mem.layout), pgmap)
-        if problems:
-            bad["; ".join(problems)].append((lo, hi))
-    out = []
-    for what, ranges in bad.items():
-        merged = _merge(ranges)
-        where = ", ".join(
-            c.label
-            for c in exp.classes
-            if any(lo < chi and clo < hi for lo, hi in merged for clo, chi in c.ranges)
-        )
-        out.append(Finding("I5", label, merged, _pages(merged), f"{where}: {what}"))
+    """I5: every non-reserve pfn of res is a fully set-up ZONE_DEVICE page of this pgmap
+    (per class of pfns, one finding per kind of problem)."""
+    lo, hi = exp.device_pages
+
+    def problems(rec: PageRecord) -> str | None:
+        found = _page_problems(PageView(0, rec, mem.layout), pgmap)
+        return "; ".join(found) if found else None
+
+    out: list[Finding] = []
+    for cls in exp.classes:
+        found: dict[str, Spread] = {}
+        for clo, chi in cls.ranges:
+            a, b = max(clo, lo), min(chi, hi)
+            if a < b:
+                mem.memmap.spread(a, b, problems, found)
+        for what, spread in found.items():
+            out.append(_finding("I5", label, spread, f"{cls.label}: {what}"))
     return out
 
 

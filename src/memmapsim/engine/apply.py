@@ -22,10 +22,8 @@ from memmapsim.model.page import PassKind, PassRecord
 from memmapsim.model.pgmap import DevPagemap, PercpuRef, VmemAltmap
 from memmapsim.model.resource import SYSTEM_RAM, Resource, region_intersects
 from memmapsim.model.section import SectionFlag
-from memmapsim.model.structpage import STALE, fill
 from memmapsim.units import ALIGN, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, pfn_to_section_nr
 
-STALE_WRITES = fill(STALE)
 PASS_KIND = {
     fx.WorkKind.INIT: PassKind.INIT,
     fx.WorkKind.PGMAP: PassKind.INIT,
@@ -159,7 +157,7 @@ class Applier:
 
     def _populate_memmap(self, t: ThreadCtx, e: fx.PopulateMemmap) -> None:
         self.mem.vmemmap.populate(e.lo, e.hi, e.backing)
-        self.mem.memmap.apply(e.lo, e.hi, STALE_WRITES)
+        self.mem.memmap.populate(e.lo, e.hi, e.sharing)
 
     def _read_altmap(self, t: ThreadCtx, e: fx.ReadAltmap) -> tuple[object, int, int]:
         altmap = self._altmap(e.pgmap)

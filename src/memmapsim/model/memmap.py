@@ -1,30 +1,117 @@
 """The memmap (all struct pages) behind one interface, with two backends (DESIGN.md).
 
-- :class:`DenseMemmap` — numpy, one row of eight words per pfn, like the real memmap:
-  exact, for small machines and zoom windows, and the oracle for tests. It covers the
-  pfn windows given at construction; every other pfn is ABSENT (no memmap).
-- :class:`RunsMemmap` — a :class:`RunMap` of pfn runs that share one
-  :class:`PageRecord`; terabytes cost as much as the number of distinct runs.
+- :class:`DenseMemmap` — numpy, one row of eight words per storage slot and a slot index
+  per pfn, like the real memmap behind its vmemmap: exact, for small machines and zoom
+  windows, and the oracle for tests. It covers the pfn windows given at construction;
+  every other pfn is ABSENT (no memmap).
+- :class:`RunsMemmap` — a :class:`~memmapsim.model.runmap.RunMap` of pfn runs that share
+  one :class:`PageRecord`, or repeat one pattern per compound page
+  (:class:`~memmapsim.model.periodic.Periodic`); terabytes cost as much as the number of
+  distinct runs.
 
-Both expose the same operation, :meth:`Memmap.apply` (ordered word writes and/or one
-shadow pass record over a pfn range), and the same observation, :meth:`Memmap.runs`
-(maximal runs of equal records). Property tests require identical runs from both.
+Struct-page *storage* is separate from pfns: :meth:`Memmap.populate` maps a pfn range to
+storage, either one slot per pfn or shared within compound pages
+(:class:`~memmapsim.model.periodic.Sharing`, the vmemmap deduplication of v5.19+), and a
+write through any pfn changes its slot, which every pfn sharing it reads.
+
+Both backends expose the same operations — :meth:`~Memmap.populate`,
+:meth:`~Memmap.apply` (ordered word writes and/or one shadow pass record over a pfn
+range, once per distinct slot), :meth:`~Memmap.apply_periodic` (a program of steps per
+compound page) — and the same observations: :meth:`~Memmap.runs` (maximal runs of equal
+resolved states, pfn by pfn), :meth:`~Memmap.histogram` (pfns per state),
+:meth:`~Memmap.storage_histogram` (distinct slots per state) and :meth:`~Memmap.spread`
+(where the pfns of each class of state are). Property tests require identical
+observations from both.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from memmapsim.model.page import ABSENT_RECORD, PageRecord, PassRecord
+from memmapsim.model.periodic import (
+    Periodic,
+    Sharing,
+    aliased_windows,
+    periods,
+    subtract_windows,
+    update_window,
+)
 from memmapsim.model.runmap import RunMap
-from memmapsim.model.structpage import ABSENT, NR_WORDS, WORD_MASK, Write
+from memmapsim.model.structpage import ABSENT, NR_WORDS, STALE, WORD_MASK, Write
 
 PFN_LIMIT = 1 << 52
 """pfns are below 2^52 (MAX_PHYSMEM_BITS 52 with 5-level paging, minus PAGE_SHIFT, plus slack)."""
+
+STALE_RECORD = PageRecord((STALE,) * NR_WORDS)
+"""A struct page whose memory was never written in this boot."""
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a per-compound-page program: ``writes`` then ``record`` on the offsets
+    ``[lo, hi)`` of every compound page, in pfn order."""
+
+    lo: int
+    hi: int
+    writes: tuple[Write, ...] = ()
+    record: PassRecord | None = None
+
+
+@dataclass
+class Spread:
+    """Where the pfns of one class are: the first ``keep`` maximal ranges, how many ranges
+    there are and how many pfns."""
+
+    keep: int = 8
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    nranges: int = 0
+    pages: int = 0
+    _end: int = -1
+
+    def add(self, lo: int, hi: int) -> None:
+        if hi <= lo:
+            return
+        self.pages += hi - lo
+        if lo == self._end:
+            if self.ranges and self.nranges <= self.keep and self.ranges[-1][1] == lo:
+                self.ranges[-1] = (self.ranges[-1][0], hi)
+        else:
+            self.nranges += 1
+            if self.nranges <= self.keep:
+                self.ranges.append((lo, hi))
+        self._end = hi
+
+    def add_repeated(self, offsets: list[tuple[int, int]], first: int, period: int, n: int) -> None:
+        """``offsets`` (sorted, disjoint, within ``[0, period)``) repeated for ``n``
+        periods from ``first``: in closed form past what :attr:`keep` shows."""
+        if n <= 0 or not offsets:
+            return
+        shown = 0
+        head = first
+        while shown < n and self.nranges <= self.keep:
+            for a, b in offsets:
+                self.add(head + a, head + b)
+            head += period
+            shown += 1
+        rest = n - shown
+        if rest <= 0:
+            return
+        width = sum(b - a for a, b in offsets)
+        wraps = offsets[0][0] == 0 and offsets[-1][1] == period
+        joins = head + offsets[0][0] == self._end  # the first one left joins what came before
+        self.pages += rest * width
+        self.nranges += len(offsets) - int(joins) + (rest - 1) * (len(offsets) - int(wraps))
+        self._end = first + (n - 1) * period + offsets[-1][1]
 
 
 class Memmap(ABC):
@@ -33,24 +120,74 @@ class Memmap(ABC):
     name: str
 
     @abstractmethod
+    def populate(self, lo: int, hi: int, sharing: Sharing | None = None) -> None:
+        """Map pfns ``[lo, hi)`` to fresh storage holding stale memory (STALE, no history),
+        one slot per pfn or shared within compound pages."""
+
+    @abstractmethod
     def apply(
         self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
     ) -> None:
-        """Apply ``writes`` in order to every struct page in ``[lo, hi)``, then append ``record``
-        to each page's shadow history."""
+        """Apply ``writes`` in order to the storage of every pfn in ``[lo, hi)`` — each
+        distinct slot once — then append ``record`` to its shadow history."""
+
+    @abstractmethod
+    def apply_periodic(self, lo: int, hi: int, period: int, steps: Sequence[Step]) -> None:
+        """Run ``steps`` in order on every (naturally aligned) compound page of ``period``
+        pfns in ``[lo, hi)``, which must be whole compound pages."""
 
     @abstractmethod
     def runs(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
-        """Maximal runs ``(start, end, record)`` of identical pages covering ``[lo, hi)``."""
+        """Maximal runs ``(start, end, record)`` of identical resolved pages covering
+        ``[lo, hi)``."""
 
     def record(self, pfn: int) -> PageRecord:
         for _s, _e, rec in self.runs(pfn, pfn + 1):
             return rec
         raise AssertionError("runs() must cover the range")  # pragma: no cover
 
+    def histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
+        """How many pfns of ``[lo, hi)`` read each state."""
+        out: Counter[PageRecord] = Counter()
+        for s, e, r in self.runs(lo, hi):
+            out[r] += e - s
+        return out
+
+    @abstractmethod
+    def storage_histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
+        """How many distinct storage slots of the pfns in ``[lo, hi)`` that are stored in
+        their own slot hold each state (aliases of a slot are not counted again)."""
+
+    def spread(
+        self,
+        lo: int,
+        hi: int,
+        key: Callable[[PageRecord], K | None],
+        out: dict[K, Spread] | None = None,
+    ) -> dict[K, Spread]:
+        """For each value of ``key`` (None: not of interest), where its pfns are; ``out``
+        accumulates over several calls in ascending pfn order."""
+        out = {} if out is None else out
+        for s, e, r in self.runs(lo, hi):
+            k = key(r)
+            if k is not None:
+                out.setdefault(k, Spread()).add(s, e)
+        return out
+
     def count(self, lo: int, hi: int, pred: Callable[[PageRecord], bool]) -> int:
         """Number of pfns in ``[lo, hi)`` whose record satisfies ``pred``."""
-        return sum(e - s for s, e, r in self.runs(lo, hi) if pred(r))
+        return sum(n for r, n in self.histogram(lo, hi).items() if pred(r))
+
+
+# --- the runs backend ---------------------------------------------------------------------
+Value = PageRecord | Periodic
+
+
+def _reduce(v: Value) -> Value:
+    """A periodic value with one state and no sharing is that state."""
+    if isinstance(v, Periodic) and v.sharing is None and len(v.pattern) == 1:
+        return v.pattern[0][2]
+    return v
 
 
 class RunsMemmap(Memmap):
@@ -59,35 +196,298 @@ class RunsMemmap(Memmap):
     name = "runs"
 
     def __init__(self) -> None:
-        self._map: RunMap[PageRecord] = RunMap(ABSENT_RECORD, PFN_LIMIT)
-
-    def apply(
-        self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
-    ) -> None:
-        def step(old: PageRecord) -> PageRecord:
-            new = old.with_writes(writes) if writes else old
-            return new.with_pass(record) if record is not None else new
-
-        self._map.update(lo, hi, step)
-
-    def runs(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
-        return self._map.runs(lo, hi)
+        self._map: RunMap[Value] = RunMap(ABSENT_RECORD, PFN_LIMIT)
 
     def nruns(self) -> int:
         return self._map.nruns()
 
+    # --- writes ---------------------------------------------------------------------------
+    def populate(self, lo: int, hi: int, sharing: Sharing | None = None) -> None:
+        if sharing is None or sharing.own_hi == sharing.period:
+            self._map.assign(lo, hi, STALE_RECORD)
+            return
+        pattern = ((0, sharing.own_hi, STALE_RECORD),)
+        self._map.assign(lo, hi, Periodic(sharing.period, pattern, sharing))
 
+    def apply(
+        self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
+    ) -> None:
+        if lo > hi:
+            raise IndexError(f"empty range [{lo:#x}, {hi:#x})")
+        if lo == hi:
+            return
+        step = _step(writes, record)
+        extra: list[tuple[int, int]] = []
+        for a, b, v in list(self._map.runs(lo, hi)):
+            if isinstance(v, Periodic) and v.sharing is not None:
+                extra += _outside_aliases(v.sharing, a, b, lo, hi)
+        self._map.update(
+            lo, hi, lambda v: _reduce(v.map(step)) if isinstance(v, Periodic) else step(v)
+        )
+        for a, b in _merge(extra):
+            self.apply(a, b, writes, record)
+
+    def apply_periodic(self, lo: int, hi: int, period: int, steps: Sequence[Step]) -> None:
+        if lo % period or hi % period:
+            raise ValueError(f"[{lo:#x}, {hi:#x}) is not whole compound pages of {period}")
+        if lo == hi:
+            return
+        for s in steps:
+            self._apply_strided(lo, hi, period, s)
+
+    def _apply_strided(self, lo: int, hi: int, period: int, s: Step) -> None:
+        """One step on offsets ``[s.lo, s.hi)`` of every compound page of ``[lo, hi)``.
+
+        Each run is cut into its partial and whole periods. In whole periods, a write
+        through an alias offset goes to the canonical offsets of the same period, inside
+        the same value; in a partial period the canonical slots may be in another run, so
+        those writes are collected and applied afterwards (a slot the step writes as its
+        own offset is not written again)."""
+        fn = _step(s.writes, s.record)
+        extras: list[tuple[int, int]] = []
+        blocks: list[tuple[int, int, Value]] = []
+        for a, b, v in list(self._map.runs(lo, hi)):
+            if isinstance(v, Periodic):
+                if v.period != period:
+                    raise NotImplementedError(
+                        f"compound pages of {period} pfns over storage shared per {v.period}"
+                    )
+                pattern, sharing = v.pattern, v.sharing
+            else:
+                pattern, sharing = ((0, period, v),), None
+            own_hi = sharing.own_hi if sharing is not None else period
+            if s.lo < own_hi:
+                pattern = update_window(pattern, s.lo, min(s.hi, own_hi), fn)
+            for x, y in _cut(a, b, period):
+                new = pattern
+                if sharing is not None:
+                    head = x - x % period
+                    whole = x % period == 0 and y % period == 0
+                    cover = (0, period) if whole else (x - head, y - head)
+                    wa, wb = max(s.lo, cover[0]), min(s.hi, cover[1])
+                    alias = aliased_windows(sharing, wa, wb) if wa < wb else []
+                    alias = subtract_windows(alias, (s.lo, s.hi))
+                    if whole:
+                        for ca, cb in alias:
+                            new = update_window(new, ca, cb, fn)
+                    else:
+                        extras += [(head + ca, head + cb) for ca, cb in alias]
+                blocks.append((x, y, _reduce(Periodic(period, new, sharing))))
+        for x, y, val in blocks:
+            self._map.assign(x, y, val)
+        for ea, eb in _merge(extras):
+            self.apply(ea, eb, s.writes, s.record)
+
+    # --- reads ----------------------------------------------------------------------------
+    def record(self, pfn: int) -> PageRecord:
+        v = self._map.get(pfn)
+        if isinstance(v, PageRecord):
+            return v
+        off = pfn % v.period
+        if off < v.own_hi:
+            return v.at(off)
+        return self._own(pfn - off + v.canonical(off))
+
+    def _own(self, pfn: int) -> PageRecord:
+        """The state stored in the own slot of ``pfn``."""
+        v = self._map.get(pfn)
+        if isinstance(v, PageRecord):
+            return v
+        off = pfn % v.period
+        assert off < v.own_hi, "an alias never stores a struct page"
+        return v.at(off)
+
+    def _own_runs(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
+        """Runs of the states stored at pfns ``[lo, hi)``, which are all own slots."""
+        for a, b, v in self._map.runs(lo, hi):
+            if isinstance(v, PageRecord):
+                yield a, b, v
+                continue
+            for head, x, y in periods(a, b, v.period):
+                for pa, pb, r in v.pattern:
+                    s, e = max(x, head + pa), min(y, head + pb)
+                    if s < e:
+                        yield s, e, r
+
+    def _resolved(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
+        for a, b, v in self._map.runs(lo, hi):
+            if isinstance(v, PageRecord):
+                yield a, b, v
+                continue
+            for head, x, y in periods(a, b, v.period):
+                own_end = min(y, head + v.own_hi)
+                if x < own_end:
+                    yield from self._own_runs(x, own_end)
+                s = max(x, head + v.own_hi)
+                sharing = v.sharing
+                while s < y and sharing is not None:
+                    off = s - head
+                    chunk_end = min(y, s + sharing.length - off % sharing.length)
+                    c = head + sharing.canonical(off)
+                    for ca, cb, r in self._own_runs(c, c + chunk_end - s):
+                        yield s + ca - c, s + cb - c, r
+                    s = chunk_end
+
+    def runs(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
+        out: list[tuple[int, int, PageRecord]] = []
+        for s, e, r in self._resolved(lo, hi):
+            if out and out[-1][2] == r and out[-1][1] == s:
+                out[-1] = (out[-1][0], e, r)
+            else:
+                out.append((s, e, r))
+        return iter(out)
+
+    def _blocks(self, lo: int, hi: int) -> Iterator[tuple[int, int, Value]]:
+        """Runs of ``[lo, hi)``, with each periodic run cut into its leading partial period,
+        its whole periods and its trailing partial period."""
+        for a, b, v in self._map.runs(lo, hi):
+            if isinstance(v, PageRecord):
+                yield a, b, v
+                continue
+            for x, y in _cut(a, b, v.period):
+                yield x, y, v
+
+    @staticmethod
+    def _period_runs(v: Periodic) -> list[tuple[int, int, PageRecord]]:
+        """The resolved states of one whole period, as offset runs."""
+        out: list[tuple[int, int, PageRecord]] = list(v.pattern)
+        sh = v.sharing
+        if sh is not None:
+            for s in range(sh.own_hi, v.period, sh.length):
+                for a, b, r in v.pattern:
+                    x, y = max(a, sh.base), min(b, sh.base + sh.length)
+                    if x < y:
+                        out.append((s + x - sh.base, s + y - sh.base, r))
+        out.sort(key=lambda e: e[0])
+        merged: list[tuple[int, int, PageRecord]] = []
+        for a, b, r in out:
+            if merged and merged[-1][2] == r and merged[-1][1] == a:
+                merged[-1] = (merged[-1][0], b, r)
+            else:
+                merged.append((a, b, r))
+        return merged
+
+    def histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
+        out: Counter[PageRecord] = Counter()
+        for a, b, v in self._blocks(lo, hi):
+            if isinstance(v, Periodic) and a % v.period == 0 and b % v.period == 0:
+                n = (b - a) // v.period
+                for x, y, r in self._period_runs(v):
+                    out[r] += (y - x) * n
+                continue
+            for s, e, r in self._resolved(a, b):
+                out[r] += e - s
+        return out
+
+    def storage_histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
+        out: Counter[PageRecord] = Counter()
+        for a, b, v in self._blocks(lo, hi):
+            if isinstance(v, PageRecord):
+                out[v] += b - a
+            elif a % v.period == 0 and b % v.period == 0:
+                n = (b - a) // v.period
+                for x, y, r in v.pattern:
+                    out[r] += (y - x) * n
+            else:
+                for head, x, y in periods(a, b, v.period):
+                    for pa, pb, r in v.pattern:
+                        s, e = max(x, head + pa), min(y, head + pb)
+                        if s < e:
+                            out[r] += e - s
+        return out
+
+    def spread(
+        self,
+        lo: int,
+        hi: int,
+        key: Callable[[PageRecord], K | None],
+        out: dict[K, Spread] | None = None,
+    ) -> dict[K, Spread]:
+        out = {} if out is None else out
+        for a, b, v in self._blocks(lo, hi):
+            if isinstance(v, Periodic) and a % v.period == 0 and b % v.period == 0:
+                by_key: dict[K, list[tuple[int, int]]] = {}
+                for x, y, r in self._period_runs(v):
+                    k = key(r)
+                    if k is not None:
+                        offs = by_key.setdefault(k, [])
+                        if offs and offs[-1][1] == x:
+                            offs[-1] = (offs[-1][0], y)
+                        else:
+                            offs.append((x, y))
+                n = (b - a) // v.period
+                for k, offs in by_key.items():
+                    out.setdefault(k, Spread()).add_repeated(offs, a, v.period, n)
+                continue
+            for s, e, r in self._resolved(a, b):
+                k = key(r)
+                if k is not None:
+                    out.setdefault(k, Spread()).add(s, e)
+        return out
+
+
+def _step(
+    writes: tuple[Write, ...], record: PassRecord | None
+) -> Callable[[PageRecord], PageRecord]:
+    def step(old: PageRecord) -> PageRecord:
+        new = old.with_writes(writes) if writes else old
+        return new.with_pass(record) if record is not None else new
+
+    return step
+
+
+def _cut(a: int, b: int, period: int) -> list[tuple[int, int]]:
+    """``[a, b)`` cut into its leading partial period, its whole periods (one piece) and its
+    trailing partial period."""
+    wa, wb = -(-a // period) * period, b - b % period
+    if wa >= wb:
+        return [(a, b)]
+    out = [(a, wa)] if a < wa else []
+    out.append((wa, wb))
+    if wb < b:
+        out.append((wb, b))
+    return out
+
+
+def _outside_aliases(sh: Sharing, a: int, b: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The canonical pfns of the alias pfns of ``[a, b)`` that lie outside ``[lo, hi)``:
+    only the periods holding ``lo`` and ``hi - 1`` can have any (a whole period in the
+    range holds its own canonical slots)."""
+    out = []
+    for pfn in {a, b - 1}:
+        head = pfn - pfn % sh.period
+        x, y = max(a, head), min(b, head + sh.period)
+        for ca, cb in aliased_windows(sh, x - head, y - head):
+            for s, e in subtract_windows([(head + ca, head + cb)], (lo, hi)):
+                out.append((s, e))
+    return out
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+# --- the dense backend --------------------------------------------------------------------
 class _Window:
-    __slots__ = ("hi", "hist", "lo", "words")
+    __slots__ = ("hi", "hist", "lo", "slot", "words")
 
     def __init__(self, lo: int, hi: int) -> None:
         self.lo, self.hi = lo, hi
         self.words: npt.NDArray[np.uint64] = np.full((hi - lo, NR_WORDS), ABSENT, dtype=np.uint64)
         self.hist: npt.NDArray[np.uint32] = np.zeros(hi - lo, dtype=np.uint32)
+        self.slot: npt.NDArray[np.int64] = np.arange(hi - lo, dtype=np.int64)
+        """The storage row of each pfn (its own row unless shared)."""
 
 
 class DenseMemmap(Memmap):
-    """Dense memmap: one numpy row of eight uint64 words per pfn, plus a history id."""
+    """Dense memmap: numpy rows of eight uint64 words plus a history id, one per storage
+    slot, and each pfn's slot."""
 
     name = "dense"
 
@@ -123,6 +523,48 @@ class DenseMemmap(Memmap):
             + ", ".join(f"[{w.lo:#x}, {w.hi:#x})" for w in self._windows)
         )
 
+    def populate(self, lo: int, hi: int, sharing: Sharing | None = None) -> None:
+        if lo > hi:
+            raise IndexError(f"empty range [{lo:#x}, {hi:#x})")
+        if lo == hi:
+            return
+        w = self._window(lo, hi)
+        pfns = np.arange(lo, hi, dtype=np.int64)
+        if sharing is not None:
+            off = pfns % sharing.period
+            canon = np.where(off < sharing.own, off, sharing.base + off % sharing.length)
+            pfns = pfns - off + canon
+            if pfns.min() < w.lo or pfns.max() >= w.hi:
+                raise IndexError("shared storage outside the dense window")
+        rows = pfns - w.lo
+        idx = np.arange(lo - w.lo, hi - w.lo, dtype=np.int64)
+        w.slot[idx] = rows
+        # fresh storage for the pfns stored in their own slot; a slot shared with pfns
+        # outside the range (the tail page an earlier section populated) keeps its contents
+        own = idx[rows == idx]
+        w.words[own] = np.uint64(STALE)
+        w.hist[own] = 0
+
+    def _apply_rows(
+        self,
+        w: _Window,
+        rows: npt.NDArray[np.int64],
+        writes: tuple[Write, ...],
+        record: PassRecord | None,
+    ) -> None:
+        for wr in writes:
+            col = w.words[rows, wr.word]
+            col &= np.uint64(~wr.mask & WORD_MASK)
+            col |= np.uint64(wr.value)
+            w.words[rows, wr.word] = col
+        if record is not None:
+            hist = w.hist[rows]
+            ids, inverse = np.unique(hist, return_inverse=True)
+            lut = np.array(
+                [self._intern((*self._hist[int(i)], record)) for i in ids], dtype=np.uint32
+            )
+            w.hist[rows] = lut[inverse]
+
     def apply(
         self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
     ) -> None:
@@ -131,18 +573,19 @@ class DenseMemmap(Memmap):
         if lo == hi:
             return
         w = self._window(lo, hi)
-        rows = w.words[lo - w.lo : hi - w.lo]
-        for wr in writes:
-            col = rows[:, wr.word]
-            col &= np.uint64(~wr.mask & WORD_MASK)
-            col |= np.uint64(wr.value)
-        if record is not None:
-            hist = w.hist[lo - w.lo : hi - w.lo]
-            ids, inverse = np.unique(hist, return_inverse=True)
-            lut = np.array(
-                [self._intern((*self._hist[int(i)], record)) for i in ids], dtype=np.uint32
-            )
-            hist[:] = lut[inverse]
+        rows = np.unique(w.slot[lo - w.lo : hi - w.lo])
+        self._apply_rows(w, rows, writes, record)
+
+    def apply_periodic(self, lo: int, hi: int, period: int, steps: Sequence[Step]) -> None:
+        if lo % period or hi % period:
+            raise ValueError(f"[{lo:#x}, {hi:#x}) is not whole compound pages of {period}")
+        if lo == hi:
+            return
+        w = self._window(lo, hi)
+        heads = np.arange(lo, hi, period, dtype=np.int64) - w.lo
+        for s in steps:
+            pfns = (heads[:, None] + np.arange(s.lo, s.hi, dtype=np.int64)).ravel()
+            self._apply_rows(w, np.unique(w.slot[pfns]), s.writes, s.record)
 
     def runs(self, lo: int, hi: int) -> Iterator[tuple[int, int, PageRecord]]:
         pos = lo
@@ -163,8 +606,9 @@ class DenseMemmap(Memmap):
     def _window_runs(self, w: _Window, lo: int, hi: int) -> list[tuple[int, int, PageRecord]]:
         if lo >= hi:
             return []
-        words = w.words[lo - w.lo : hi - w.lo]
-        hist = w.hist[lo - w.lo : hi - w.lo]
+        rows = w.slot[lo - w.lo : hi - w.lo]
+        words = w.words[rows]
+        hist = w.hist[rows]
         change = np.any(words[1:] != words[:-1], axis=1) | (hist[1:] != hist[:-1])
         starts = [0, *(np.flatnonzero(change) + 1).tolist()]
         ends = [*starts[1:], hi - lo]
@@ -176,6 +620,21 @@ class DenseMemmap(Memmap):
             )
             for s, e in zip(starts, ends, strict=True)
         ]
+
+    def storage_histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
+        out: Counter[PageRecord] = Counter()
+        for s, e, r in self.runs(lo, hi):
+            pos = s
+            for w in self._windows:
+                a, b = max(s, w.lo), min(e, w.hi)
+                if a >= b:
+                    continue
+                out[r] += a - pos  # pfns outside every window: no memmap, own "slot"
+                idx = np.arange(a - w.lo, b - w.lo)
+                out[r] += int(np.count_nonzero(w.slot[idx] == idx))
+                pos = b
+            out[r] += e - pos
+        return out
 
 
 def _coalesce(runs: list[tuple[int, int, PageRecord]]) -> list[tuple[int, int, PageRecord]]:

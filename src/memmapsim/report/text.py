@@ -62,7 +62,7 @@ def print_log_and_findings(r: RunResult, console: Console) -> None:
     console.print(f"[bold]findings[/bold] ({len(r.findings)})")
     for f in r.findings:
         ranges = ", ".join(f"{lo:#x}-{hi:#x}" for lo, hi in f.ranges[:3])
-        more = f" (+{len(f.ranges) - 3} more)" if len(f.ranges) > 3 else ""
+        more = f" (+{f.range_count - 3} more)" if f.range_count > 3 else ""
         console.print(
             f"  {f.invariant} {f.device}: {f.message} [pfns {ranges}{more}]",
             markup=False,
