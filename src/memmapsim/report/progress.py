@@ -47,7 +47,9 @@ class Progress:
         self._closed = False
 
     def __enter__(self) -> Progress:
-        if self.enabled:
+        if self.enabled and self.delay_s <= 0:
+            self._show()
+        elif self.enabled:
             self._timer = threading.Timer(self.delay_s, self._show)
             self._timer.daemon = True
             self._timer.start()
