@@ -390,9 +390,10 @@ def test_long_values_are_cut(tmp_path: Path, text: str, args: list[str]) -> None
 
 
 def test_control_characters_never_break_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, scenario(dev("pmem0", "1G", "2\n\r\x1b[31m")))
-    line = assert_one_line_error(invoke("run", path), f"{path}: devices[0].size")
-    assert "\x1b" not in line
+    """A file name with a newline and an escape sequence is named on one line."""
+    path = write(tmp_path, 'name = "t\n', "bad\n\x1b[31mname.toml")
+    line = one_line(invoke("run", path))
+    assert "\\n\\u001b[31mname.toml: not valid TOML" in line
 
 
 # --- 4. say no to what is meaningless --------------------------------------------------------

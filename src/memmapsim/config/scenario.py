@@ -200,7 +200,7 @@ def load_scenario(spec: str) -> Scenario:
 
 
 def parse_scenario(text: str, source: str) -> Scenario:
-    data = loads_toml(text.removeprefix("\ufeff"), source)
+    data = loads_toml(text, source)
     if "source" in data:
         raise InputError(source, "source", "unknown key")
     try:
