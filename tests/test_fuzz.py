@@ -15,6 +15,7 @@ sets ``MEMMAPSIM_FUZZ_EXAMPLES`` (10,000 by default) and a random seed.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -32,8 +33,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from memmapsim.cli import app
-from memmapsim.config.scenario import BUILTIN_PACKAGE, builtin_names
-from memmapsim.engine.costs import PROFILE_PACKAGE, builtin_profiles
+from memmapsim.config.scenario import BUILTIN_PACKAGE, builtin_names, load_scenario
+from memmapsim.engine.costs import PROFILE_PACKAGE, builtin_profiles, load_profile
 from memmapsim.kernel.versions import CHANGES, RELEASES
 
 CI_EXAMPLES = 600
@@ -79,6 +80,16 @@ VALUE: st.SearchStrategy[Any] = st.one_of(
 )
 
 
+KEYS = [
+    # unknown ones, and every key the scenario and profile schemas know, so a mutation
+    # can add a key a built-in leaves to its default
+    *("extra", "source", "name", "description", "kernel", "id", "cpus", "dram", "start"),
+    *("size", "kind", "node", "memmap", "align", "five_level_paging", "debug_vm"),
+    *("vm_debug", "hz", "registration_node", "cost_profile", "probe_start_s", "ns", "value"),
+    *("figure", "note", "dram_gbps", "pmem_gbps", "printk", "step", "poison", "remote"),
+]
+
+
 # --- structural mutations of the parsed TOML ---------------------------------------------------
 def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every key path into the document (tables and arrays, then their members)."""
@@ -98,6 +109,38 @@ def parent_of(doc: Any, path: tuple[Any, ...]) -> Any:
     return doc
 
 
+def nasty_like(v: Any) -> st.SearchStrategy[Any]:
+    """Extreme values of the same TOML type as ``v`` (the ones a schema must bound)."""
+    if isinstance(v, bool):
+        return st.one_of(NASTY_INTS, SIZES)
+    if isinstance(v, float):
+        return NASTY_FLOATS
+    if isinstance(v, int):
+        return st.one_of(NASTY_INTS, NASTY_FLOATS)
+    if isinstance(v, str):
+        return st.one_of(SIZES, st.text(alphabet="[]$/\\.:\u202e\u0000\n\"'{}", max_size=12))
+    return VALUE
+
+
+@functools.cache
+def complete(name: str, kind: str) -> str:
+    """The corpus entry with every default written out, so mutations reach the keys a
+    built-in leaves to its default (knobs.probe_start_s, a device's align, ...)."""
+    if kind == "scenario":
+        doc = load_scenario(name).model_dump(mode="json")
+    else:
+        doc = load_profile(name).model_dump(mode="json")
+    return tomllib_dump(without_none(doc))
+
+
+def without_none(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: without_none(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [without_none(x) for x in v]
+    return v
+
+
 @st.composite
 def mutated_doc(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
     doc = tomllib.loads(tomllib_dump(doc))  # a deep copy
@@ -107,8 +150,12 @@ def mutated_doc(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
             break
         path = draw(st.sampled_from(all_paths))
         parent, key = parent_of(doc, path), path[-1]
-        op = draw(st.sampled_from(["replace", "delete", "duplicate", "add", "scale", "negate"]))
-        if op == "replace":
+        op = draw(
+            st.sampled_from(["nasty", "replace", "delete", "duplicate", "add", "scale", "negate"])
+        )
+        if op == "nasty":
+            parent[key] = draw(nasty_like(parent[key]))
+        elif op == "replace":
             parent[key] = draw(VALUE)
         elif op == "delete":
             del parent[key]
@@ -117,9 +164,7 @@ def mutated_doc(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
         elif op == "duplicate" and isinstance(parent, dict):
             parent[f"{key}_copy"] = parent[key]
         elif op == "add" and isinstance(parent[key], dict):
-            parent[key][draw(st.sampled_from(["extra", "name", "id", "memmap", "ns"]))] = draw(
-                VALUE
-            )
+            parent[key][draw(st.sampled_from(KEYS))] = draw(VALUE)
         elif (
             op == "scale"
             and isinstance(parent[key], int | float)
@@ -195,12 +240,15 @@ def byte_edits(draw: st.DrawFn, data: bytes) -> bytes:
 
 
 @st.composite
-def input_file(draw: st.DrawFn, texts: dict[str, str]) -> tuple[str, bytes]:
+def input_file(draw: st.DrawFn, kind: str) -> tuple[str, bytes]:
     """A corpus entry, mutated structurally, as bytes, or its raw text edited bytewise."""
+    texts = SCENARIOS if kind == "scenario" else PROFILES
     name = draw(st.sampled_from(sorted(texts)))
     text = texts[name]
-    how = draw(st.sampled_from(["none", "structure", "structure", "bytes", "both"]))
-    if how in ("structure", "both"):
+    how = draw(st.sampled_from(["none", "structure", "complete", "bytes", "both"]))
+    if how == "complete":
+        text = complete(name, kind)
+    if how in ("structure", "complete", "both"):
         text = tomllib_dump(draw(mutated_doc(tomllib.loads(text))))
     data = text.encode("utf-8", "surrogatepass")
     if how in ("bytes", "both"):
@@ -221,12 +269,12 @@ def case(draw: st.DrawFn) -> tuple[list[str], bytes, bytes | None]:
     """(command line with placeholders S and P for the files, scenario bytes, profile)."""
     target = draw(st.sampled_from(["scenario", "profile"]))
     if target == "scenario":
-        _name, scenario = draw(input_file(SCENARIOS))
+        _name, scenario = draw(input_file("scenario"))
         profile: bytes | None = None
         profile_args: list[str] = []
     else:
         scenario = SCENARIOS[draw(st.sampled_from(sorted(SCENARIOS)))].encode()
-        _name, profile = draw(input_file(PROFILES))
+        _name, profile = draw(input_file("profile"))
         profile_args = ["--profile", "P"]
     command = draw(st.sampled_from(["run", "compare", "trace", "page"]))
     kernel = ["--kernel", draw(KERNEL_ARG)] if draw(st.booleans()) else []

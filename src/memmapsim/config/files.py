@@ -53,8 +53,6 @@ def read_input(spec: str, st: os.stat_result) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise InputError(spec, None, "not a regular file")
     too_big = f"larger than {MAX_INPUT_BYTES >> 20} MiB: not a scenario or profile file"
-    if st.st_size > MAX_INPUT_BYTES:
-        raise InputError(spec, None, too_big)
     try:
         with open(spec, "rb") as f:
             data = f.read(MAX_INPUT_BYTES + 1)
