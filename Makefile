@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint format docs clean
+.PHONY: install demo test fuzz bench lint format docs clean
 
 install: $(STAMP)
 
@@ -20,9 +20,18 @@ demo: install
 	@mkdir -p out
 	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot out/duyck-2018-timeline.png --dmesg out/dmesg
 	@echo "timeline: out/duyck-2018-timeline.png  simulated logs: out/dmesg/"
+	@echo "The 4.18 logs are empty: 4.18 prints no line when it initialises a device's struct pages"
+	@echo "(the 'pfnN.0 initialised, N pages in Nms' line came with 4.20's deferred ZONE_DEVICE init)."
+	@echo "Run more: source $(VENV)/bin/activate, then memmapsim --help (or $(BIN)/memmapsim --help)."
 
 test: install
 	$(BIN)/pytest -q
+
+FUZZ_EXAMPLES ?= 10000
+
+# The fuzz test of `make test` (a fixed set of cases), with FUZZ_EXAMPLES random cases.
+fuzz: install
+	MEMMAPSIM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: install
 	$(BIN)/python bench/run.py --write BENCHMARKS.md

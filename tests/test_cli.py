@@ -119,7 +119,7 @@ FILE_CASES = [
     ("not-toml", 'name = "t\n', [], None, ["not valid TOML"]),
     (
         "unknown-kernel-in-file",
-        scenario().replace('"4.20"', '"4.21"'),
+        scenario(dev("pmem0", "1G", "200M")).replace('"4.20"', '"4.21"'),
         [],
         "kernel",
         ["unknown kernel '4.21' (known releases: 4.18, 4.19, 4.20)"],
@@ -154,7 +154,7 @@ FILE_CASES = [
     ),
     (
         "device-private-memmap-on-device",
-        scenario(dev("gpu0", "1G", "200M", kind="device-private")),
+        scenario(dev("gpu0", "1G", "200M", kind="device-private", memmap="device")),
         [],
         "devices[0].memmap",
         ["memmap must be in ram"],
@@ -328,7 +328,7 @@ def test_run_tiny_pmem_json() -> None:
 
 def test_page_shows_a_zone_device_page() -> None:
     """pfn 0x40600 is a data page of pmem0 (past its altmap): ZONE_DEVICE is zone 4."""
-    result = invoke("page", "tiny-pmem", "0x40600", "--kernel", "4.20")
+    result = invoke("page", "tiny-pmem", "0x40600", "--kernel", "4.20", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["pfn"] == 0x40600
@@ -380,7 +380,7 @@ def test_page_rejects_a_pfn_outside_the_machine(pfn: str) -> None:
 
 
 def test_page_says_boot_memory_is_not_modelled() -> None:
-    result = invoke("page", "tiny-pmem", "0x100")
+    result = invoke("page", "tiny-pmem", "0x100", "--json")
     assert result.exit_code == 0
     assert "not modelled" in json.loads(result.stdout)["state"]
 

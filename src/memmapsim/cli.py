@@ -1,68 +1,174 @@
 """The ``memmapsim`` command line.
 
-Bad input (a malformed scenario, an impossible machine, a kernel that refuses a device,
-an unknown kernel) prints one line naming the file and field, and exits with status 2.
+Every error is one line on stderr, ``memmapsim: error: WHERE: WHAT``, with exit status 2:
+bad input (a malformed scenario, an impossible machine, a kernel that refuses a device,
+an unknown kernel), a meaningless combination of options, an unusable output path, and
+usage errors (a missing option, an unknown one), which click would otherwise print as a
+block of help. Output files are checked before anything is simulated and are put in
+place only when all of them were written (:mod:`memmapsim.report.outputs`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from memmapsim import __version__
-from memmapsim.config.scenario import builtin_names, load_scenario
+from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
 from memmapsim.engine.costs import builtin_profiles, load_profile
-from memmapsim.errors import InputError
+from memmapsim.errors import InputError, cut_quoted
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
 from memmapsim.model.section import Medium
+from memmapsim.model.pageblock import MigrateType
+from memmapsim.report import outputs
 from memmapsim.report.data import dmesg_lines, run_data
-from memmapsim.report.text import print_compare, print_run
+from memmapsim.report.progress import Progress
+from memmapsim.report.text import plain_console, print_compare, print_run, print_table, say
 from memmapsim.report.timing_text import print_timing, print_timing_compare
-from memmapsim.simulate import ENGINES, RunResult, simulate
+from memmapsim.simulate import ENGINES, RunResult, resolve_kernel, simulate
+
+PREFIX = "memmapsim: error: "
+
+
+def _error_line(where: str | None, what: str) -> str:
+    text = f"{where}: {what}" if where else what
+    return PREFIX + cut_quoted(text)
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (missing or unknown options, a missing argument) as one line, exit 2,
+    instead of click's usage block; ``memmapsim`` alone prints the help."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code: Any = 0
+        try:
+            code = super().main(
+                args, prog_name or "memmapsim", complete_var, standalone_mode=False, **extra
+            )
+        except typer.Abort:
+            print(_error_line(None, "interrupted"), file=sys.stderr)
+            code = 130
+        except Exception as e:
+            exit_code, show = getattr(e, "exit_code", None), getattr(e, "format_message", None)
+            if not isinstance(exit_code, int) or not callable(show):
+                raise
+            ctx = getattr(e, "ctx", None)
+            if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                print(ctx.get_help())
+                code = 0
+            else:
+                words = " ".join(str(show()).split()).rstrip(".")
+                command = ctx.info_name if ctx is not None and ctx.parent is not None else None
+                what = words[:1].lower() + words[1:]
+                print(_error_line(command, what), file=sys.stderr)
+                code = 2
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="Simulate the Linux kernel's struct page (memmap) initialization, version by version.",
 )
-console = Console(width=120)
+console = plain_console()
 
-ScenarioArg = Annotated[str, typer.Argument(help="A built-in scenario name or a TOML file.")]
-KernelOpt = Annotated[
-    str | None,
-    typer.Option("--kernel", "-k", help="Kernel, e.g. 4.18 or 4.18+nonatomic-reserved."),
+ScenarioArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SCENARIO",
+        help="A built-in scenario name (see `memmapsim scenarios`) or a TOML file.",
+        show_default=False,
+    ),
 ]
-BackendOpt = Annotated[str, typer.Option(help="Memmap backend: runs or dense.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+KernelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--kernel",
+        "-k",
+        metavar="KERNEL",
+        help="Kernel: a release plus +changes, e.g. 4.18 or 4.18+nonatomic-reserved "
+        "(see `memmapsim kernels`). Default: the scenario's `kernel`.",
+        show_default=False,
+    ),
+]
+BackendOpt = Annotated[
+    str, typer.Option(metavar="runs|dense", help="Memmap backend (dense: small machines only).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 EngineOpt = Annotated[
-    str, typer.Option(help="timing (time, trace and state) or inorder (state and effect order).")
+    str,
+    typer.Option(
+        metavar="timing|inorder",
+        help="timing (time, trace and state) or inorder (state and effect order).",
+    ),
 ]
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        "--profile", help="Cost profile (built-in name or TOML); default: the scenario's."
+        "--profile",
+        metavar="PROFILE",
+        help="Cost profile for the timing engine: a built-in name (see `memmapsim profiles`) "
+        "or a TOML file. Default: the scenario's `knobs.cost_profile`.",
+        show_default=False,
     ),
 ]
 
 
-def _fail(err: InputError) -> None:
-    print(f"memmapsim: error: {err}", file=sys.stderr)
+def _fail(err: InputError) -> NoReturn:
+    print(PREFIX + str(err), file=sys.stderr)
     raise typer.Exit(2)
+
+
+def _refuse(where: str, what: str) -> NoReturn:
+    _fail(InputError(where, None, what))
 
 
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
+def _one_kernel(kernel: list[str] | None) -> str | None:
+    if kernel and len(kernel) > 1:
+        _refuse("--kernel", "give --kernel once (`memmapsim compare` runs several kernels)")
+    return kernel[0] if kernel else None
+
+
+def _check_engine(engine: str, profile: str | None) -> None:
+    if engine not in ENGINES:
+        _refuse("--engine", f"unknown engine {engine!r} (timing, inorder)")
+    if profile is not None and engine != "timing":
+        _refuse("--profile", "costs are used only by the timing engine (--engine timing)")
+
+
+def _load(spec: str) -> Scenario:
+    """The scenario, which must have a device to probe."""
+    sc = load_scenario(spec)
+    if not sc.devices:
+        raise InputError(sc.source, "devices", "no devices: add a [[devices]] table to probe")
+    return sc
+
+
 def _simulate(
-    scenario: str,
+    sc: Scenario,
     kernel: str | None,
     backend: str,
     engine: str = "timing",
@@ -72,7 +178,16 @@ def _simulate(
         raise InputError("--backend", None, f"unknown backend {backend!r} (runs, dense)")
     if engine not in ENGINES:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
-    return simulate(load_scenario(scenario), kernel, backend, engine, profile)
+    return simulate(sc, kernel, backend, engine, profile)
+
+
+def _run_one(
+    scenario: str, kernel: str | None, backend: str, engine: str, profile: str | None
+) -> RunResult:
+    sc = _load(scenario)
+    with Progress(f"{sc.name}: simulating") as bar:
+        bar.step(kernel or sc.kernel)
+        return _simulate(sc, kernel, backend, engine, profile)
 
 
 @app.command()
@@ -86,12 +201,12 @@ def run(
 ) -> None:
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
-    the time it takes, per node."""
+    the time it takes, per node. Prints tables; --json prints one JSON object."""
     try:
-        result = _simulate(scenario, kernel, backend, engine, profile)
+        _check_engine(engine, profile)
+        result = _run_one(scenario, _one_kernel(kernel), backend, engine, profile)
     except InputError as e:
         _fail(e)
-        return
     if as_json:
         _emit_json(run_data(result))
     else:
@@ -99,46 +214,78 @@ def run(
         print_timing(result, console)
 
 
+def _kernel_key(sc: Scenario, spec: str) -> tuple[str, frozenset[str]]:
+    k = resolve_kernel(sc, spec)
+    return k.release, frozenset(k.changes)
+
+
 @app.command()
 def compare(
     scenario: ScenarioArg,
     kernel: Annotated[
         list[str],
-        typer.Option("--kernel", "-k", help="A kernel to compare; give two or more."),
+        typer.Option(
+            "--kernel",
+            "-k",
+            metavar="KERNEL",
+            help="A kernel to compare (see `memmapsim kernels`); give two or more.",
+            show_default=False,
+        ),
     ],
     backend: BackendOpt = "runs",
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
     plot: Annotated[
-        Path | None, typer.Option(help="Write a timeline PNG: one panel per kernel.")
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write a timeline, one panel per kernel; the suffix picks the format: "
+            ".png, .svg or .pdf.",
+            show_default=False,
+        ),
     ] = None,
     dmesg: Annotated[
-        Path | None, typer.Option(help="Write each kernel's simulated log into this directory.")
+        str | None,
+        typer.Option(
+            metavar="DIR",
+            help="Write each kernel's simulated log into this directory, as "
+            "SCENARIO_KERNEL.dmesg (made if missing).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
-    """Run a scenario on several kernels and show them side by side, with time ratios."""
-    if len(kernel) < 2:
-        _fail(InputError("--kernel", None, "compare needs at least two kernels"))
+    """Run a scenario on several kernels and show them side by side, with time ratios.
+    Prints tables; --json prints one JSON object with one run per kernel."""
     try:
-        results = [_simulate(scenario, k, backend, "timing", profile) for k in kernel]
+        if len(kernel) < 2:
+            _refuse("--kernel", "compare needs at least two kernels")
+        plot_to = outputs.check_plot(plot) if plot is not None else None
+        dmesg_to = outputs.check_dmesg(dmesg) if dmesg is not None else None
+        sc = _load(scenario)
+        seen: dict[tuple[str, frozenset[str]], str] = {}
+        for k in kernel:
+            key = _kernel_key(sc, k)
+            if key in seen:
+                _refuse("--kernel", f"{k!r} is the same kernel as {seen[key]!r}: give it once")
+            seen[key] = k
+        results = []
+        with Progress(f"{sc.name}: simulating", total=len(kernel)) as bar:
+            for k in kernel:
+                bar.step(k)
+                results.append(_simulate(sc, k, backend, "timing", profile))
+                bar.advance()
+        files = outputs.Outputs()
+        if dmesg_to is not None:
+            names = outputs.dmesg_file_names(sc.name, [r.kernel.name for r in results])
+            for name, r in zip(names, results, strict=True):
+                files.add(dmesg_to / name, "".join(ln + "\n" for ln in dmesg_lines(r)).encode())
+        if plot_to is not None:
+            from memmapsim.report.plot import timeline
+
+            files.add(plot_to[0], timeline(results, plot_to[1]))
+        files.commit()
     except InputError as e:
         _fail(e)
-        return
-    if dmesg is not None:
-        try:
-            dmesg.mkdir(parents=True, exist_ok=True)
-            for r in results:
-                path = dmesg / f"{r.scenario.name}_{r.kernel.name}.dmesg"
-                path.write_text("".join(line + "\n" for line in dmesg_lines(r)))
-        except OSError as e:
-            _fail(InputError(str(dmesg), None, f"cannot write: {e.strerror}"))
-    if plot is not None:
-        from memmapsim.report.plot import timeline
-
-        try:
-            timeline(results, plot)
-        except OSError as e:
-            _fail(InputError(str(plot), None, f"cannot write: {e.strerror}"))
     if as_json:
         _emit_json({"scenario": results[0].scenario.name, "runs": [run_data(r) for r in results]})
     else:
@@ -155,14 +302,15 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """The trace: with the in-order engine every effect in program order with the locks
-    held; with the timing engine every interval of work or lock wait, and the lock holds."""
+    held; with the timing engine every interval of work or lock wait, and the lock holds.
+    Prints text with column headers; --json prints one JSON object."""
     from memmapsim.report.trace_text import trace_data, trace_lines
 
     try:
-        result = _simulate(scenario, kernel, "runs", engine, profile)
+        _check_engine(engine, profile)
+        result = _run_one(scenario, _one_kernel(kernel), "runs", engine, profile)
     except InputError as e:
         _fail(e)
-        return
     if as_json:
         _emit_json(trace_data(result))
     else:
@@ -176,9 +324,13 @@ def validate(
 ) -> None:
     """Every published figure the model covers: model vs published, whether it is fitted,
     restated (same measurement as a fitted one) or predicted, and its tolerance; figures it
-    cannot cover, with the reason. Exit 1 if a figure misses undeclared."""
+    cannot cover, with the reason. Prints tables; --json prints one JSON object; --markdown
+    the table of docs/validation.md. Exits 1 if a figure misses and is not a declared
+    known miss."""
     from memmapsim import validate as v
 
+    if markdown and as_json:
+        _refuse("--markdown", "give --markdown or --json, not both")
     rows = v.validate()
     if markdown:
         sys.stdout.write(v.markdown(rows))
@@ -192,7 +344,7 @@ def validate(
         )
     else:
         n = v.summary(rows)
-        t = Table(title=f"validation: {n['predicted']} of {n['covered']} covered figures predicted")
+        t = Table()
         t.add_column("figure", no_wrap=True)
         t.add_column("kind")
         t.add_column("restates", no_wrap=True)
@@ -211,87 +363,168 @@ def validate(
                 v.tolerance_text(r.figure),
                 r.status,
             )
-        console.print(t)
+        title = f"validation: {n['predicted']} of {n['covered']} covered figures predicted"
+        print_table(console, t, title)
         n_t = Table("not covered", "reason")
         for nc in v.NOT_COVERED:
             n_t.add_row(nc.id, nc.reason)
-        console.print(n_t)
+        print_table(console, n_t, "not covered")
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 
 
+def profile_entries(name: str) -> list[dict[str, Any]]:
+    """A profile's rows as ``memmapsim profiles`` shows them."""
+    prof = load_profile(name)
+    rows: list[dict[str, Any]] = []
+    for key, c in prof.costs.items():
+        rows.append(
+            {"entry": key, "value": c.ns, "unit": "ns/page", "kind": c.kind}
+            | {"figure": c.figure, "note": c.note}
+        )
+    for key, f in (("remote", prof.factors.remote), ("memmap_in_ram", prof.factors.memmap_in_ram)):
+        rows.append(
+            {"entry": f"factor {key}", "value": f.value, "unit": "x", "kind": f.kind}
+            | {"figure": f.figure, "note": f.note}
+        )
+    bw = prof.bandwidth
+    for medium, gbps in (("dram", bw.dram_gbps), ("pmem", bw.pmem_gbps)):
+        rows.append(
+            {"entry": f"bandwidth {medium}", "value": gbps, "unit": "GB/s", "kind": bw.kind}
+            | {"figure": "", "note": bw.note}
+        )
+    for key, ns in prof.fixed_ns.items():
+        rows.append(
+            {"entry": f"fixed {key}", "value": ns, "unit": "ns", "kind": "assumed"}
+            | {"figure": "", "note": ""}
+        )
+    return rows
+
+
 @app.command()
-def profiles() -> None:
-    """List the built-in cost profiles and their entries with provenance."""
+def profiles(as_json: JsonOpt = False) -> None:
+    """List the built-in cost profiles and their entries with provenance. Prints one table
+    per profile; --json prints a list with one object per profile."""
+    data: list[dict[str, Any]] = []
     for name in builtin_profiles():
         prof = load_profile(name)
-        t = Table("entry", "value", "kind", "figure / note", title=f"{name}: {prof.description}")
-        for key, c in prof.costs.items():
-            t.add_row(key, f"{c.ns:g} ns/page", c.kind, c.figure or c.note)
-        for key, f in (
-            ("remote", prof.factors.remote),
-            ("memmap_in_ram", prof.factors.memmap_in_ram),
-        ):
-            t.add_row(f"factor {key}", f"x{f.value:g}", f.kind, f.figure or f.note)
-        bw = prof.bandwidth
-        t.add_row("bandwidth", f"{bw.dram_gbps:g}/{bw.pmem_gbps:g} GB/s", bw.kind, bw.note)
-        console.print(t)
+        data.append(
+            {"name": name, "description": prof.description, "entries": profile_entries(name)}
+        )
+    if as_json:
+        _emit_json(data)
+        return
+    for p in data:
+        t = Table("entry", "value", "kind", "figure / note")
+        for e in p["entries"]:
+            unit = e["unit"]
+            value = f"x{e['value']:g}" if unit == "x" else f"{e['value']:g} {unit}"
+            t.add_row(e["entry"], value, e["kind"], e["figure"] or e["note"])
+        print_table(console, t, f"{p['name']}: {p['description']}")
 
 
 @app.command()
-def scenarios() -> None:
-    """List the built-in scenarios."""
-    t = Table("name", "kernel", "description")
+def scenarios(as_json: JsonOpt = False) -> None:
+    """List the built-in scenarios. Prints a table; --json prints a list with one object
+    per scenario."""
+    data = []
     for name in builtin_names():
         sc = load_scenario(name)
-        t.add_row(name, sc.kernel, sc.description)
+        data.append({"name": name, "kernel": sc.kernel, "description": sc.description})
+    if as_json:
+        _emit_json(data)
+        return
+    t = Table("name", "kernel", "description")
+    for d in data:
+        t.add_row(d["name"], d["kernel"], d["description"])
     console.print(t)
 
 
 @app.command()
-def kernels() -> None:
-    """List the modelled releases and the named changes that can be added to them."""
+def kernels(as_json: JsonOpt = False) -> None:
+    """List the modelled releases and the named changes that can be added to them. Prints
+    two tables; --json prints a list with one object per release and per change."""
+    data: list[dict[str, Any]] = [
+        {"kind": "release", "name": rel, "changes": list(changes)}
+        for rel, changes in RELEASES.items()
+    ]
+    data += [
+        {"kind": "change", "name": ch.name, "subject": ch.subject, "commit": ch.commit}
+        | {"origin": ch.origin, "needs": list(ch.requires)}
+        for ch in CHANGES.values()
+        if ch.selectable
+    ]
+    if as_json:
+        _emit_json(data)
+        return
     t = Table("release", "changes it includes")
-    for rel, changes in RELEASES.items():
-        t.add_row(rel, ", ".join(changes) or "(baseline)")
+    for d in data:
+        if d["kind"] == "release":
+            t.add_row(d["name"], ", ".join(d["changes"]) or "(baseline)")
     console.print(t)
     c = Table("change (+name)", "commit", "origin", "needs")
-    for ch in CHANGES.values():
-        if ch.selectable:
-            c.add_row(ch.name, ch.commit or "-", ch.origin, ", ".join(ch.requires) or "-")
+    for d in data:
+        if d["kind"] == "change":
+            c.add_row(d["name"], d["commit"] or "-", d["origin"], ", ".join(d["needs"]) or "-")
     console.print(c)
+
+
+def migratetype_name(value: int | None) -> str | None:
+    """``MIGRATE_MOVABLE`` for 1; None for a pageblock never written."""
+    if value is None:
+        return None
+    try:
+        return MigrateType(value).name
+    except ValueError:
+        return str(value)
 
 
 @app.command()
 def page(
     scenario: ScenarioArg,
-    pfn: Annotated[str, typer.Argument(help="The pfn, decimal or 0x hex.")],
+    pfn: Annotated[
+        str, typer.Argument(metavar="PFN", help="The pfn, decimal or 0x hex.", show_default=False)
+    ],
     kernel: KernelOpt = None,
     backend: BackendOpt = "runs",
+    as_json: JsonOpt = False,
 ) -> None:
-    """Show one struct page after the scenario's devices were added."""
+    """Show one struct page after the scenario's devices were added: its words decoded,
+    its pageblock's migratetype and the passes that wrote it. Prints one field per line;
+    --json prints one JSON object."""
     try:
-        value = int(pfn, 0)
-    except ValueError:
-        _fail(InputError("PFN", None, f"not a number: {pfn!r}"))
-        return
-    try:
-        result = _simulate(scenario, kernel, backend)
+        try:
+            value = int(pfn, 0)
+        except ValueError:
+            _refuse("PFN", f"not a number: {pfn!r}")
+        result = _run_one(scenario, _one_kernel(kernel), backend, "timing", None)
     except InputError as e:
         _fail(e)
-        return
     limit = 1 << (result.scenario.machine.max_physmem_bits - 12)
     if not 0 <= value < limit:
-        _fail(InputError("PFN", None, f"{pfn} is outside the machine's pfns [0, {limit:#x})"))
+        _refuse("PFN", f"{pfn} is outside the machine's pfns [0, {limit:#x})")
     mem = result.mem
     view = mem.page(value)
     out: dict[str, Any] = dict(view.fields())
     backing = mem.vmemmap.backing(value)
     if backing is not None and backing.medium is Medium.BOOT:
         out["state"] = "boot memory: its struct pages are not modelled (ZONE_DEVICE only)"
-    out["pageblock_migratetype"] = mem.pageblocks.get_pfn(value)
+    out["pageblock_migratetype"] = migratetype_name(mem.pageblocks.get_pfn(value))
     out["history"] = [p.label() for p in view.record.history]
-    _emit_json(out)
+    if as_json:
+        _emit_json(out)
+        return
+    say(console, (f"pfn {value:#x}", "bold"), f" of {result.scenario.name} on {result.kernel.name}")
+    for key, v in out.items():
+        if key == "pfn":
+            continue
+        if isinstance(v, list):
+            text = ", ".join(str(x) for x in v) or "-"
+        elif v is None:
+            text = "- (never written)" if key == "pageblock_migratetype" else "-"
+        else:
+            text = str(v)
+        say(console, f"  {key:<22} {text}")
 
 
 def version_callback(value: bool) -> None:
@@ -303,7 +536,10 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_callback(
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True)
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """memmapsim: how long memory takes to come up, and whether it is safe while it does."""

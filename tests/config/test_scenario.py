@@ -107,7 +107,10 @@ BAD = [
     pytest.param("", "name", "required key is missing", id="empty"),
     pytest.param('name = "t"\n', "machine", "required key is missing", id="no-machine"),
     pytest.param(
-        scenario(head="kernel = 4.18\n"), "kernel", "valid string", id="kernel-not-a-string"
+        scenario(head="kernel = 4.18\n"),
+        "kernel",
+        "expected a string, got 4.18",
+        id="kernel-not-a-string",
     ),
     pytest.param(
         scenario(dev("pmem0", "1G", "200Q")), "devices[0].size", "cannot parse size", id="size-unit"
@@ -121,7 +124,7 @@ BAD = [
     pytest.param(
         scenario(dev("pmem0", "1G", "200M", kind="nvme")),
         "devices[0].kind",
-        "'fsdax', 'devdax' or 'device-private'",
+        '"fsdax", "devdax" or "device-private"',
         id="bad-kind",
     ),
     pytest.param(
@@ -175,11 +178,11 @@ BAD = [
     pytest.param(
         scenario(dev("pmem0", "1G", "200M"), dev("pmem0", "2000M", "8M")),
         "devices[1].name",
-        "'pmem0' is used twice",
+        '"pmem0" is used twice',
         id="duplicate-device-name",
     ),
     pytest.param(
-        scenario(dev("gpu0", "1G", "200M", kind="device-private")),
+        scenario(dev("gpu0", "1G", "200M", kind="device-private", memmap="device")),
         "devices[0].memmap",
         "its memmap must be in ram",
         id="device-private-memmap-on-device",
@@ -239,8 +242,8 @@ def test_missing_file_names_the_builtins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        pytest.param(lambda p: p.write_bytes(b"\xff\xfe"), "cannot read", id="not-utf8"),
-        pytest.param(lambda p: p.mkdir(), "cannot read", id="directory"),
+        pytest.param(lambda p: p.write_bytes(b"\xff\xfe"), "not UTF-8 text", id="not-utf8"),
+        pytest.param(lambda p: p.mkdir(), "is a directory", id="directory"),
     ],
 )
 def test_unreadable_file(tmp_path: Path, make: Callable[[Path], object], message: str) -> None:

@@ -29,14 +29,21 @@ consistency; what the *kernel* would refuse is found by running the kernel's own
 from __future__ import annotations
 
 import itertools
-import tomllib
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from memmapsim.errors import InputError
+from memmapsim.config.files import decode, loads_toml, read_input, schema_error, stat_input
+from memmapsim.errors import InputError, cut, toml_value
 from memmapsim.units import (
     MAX_PHYSMEM_BITS_4LEVEL,
     MAX_PHYSMEM_BITS_5LEVEL,
@@ -53,14 +60,22 @@ def _size(v: Any) -> int:
             return parse_size(v)
         except SizeError as e:
             raise ValueError(str(e)) from None
-    raise ValueError(f"expected a size such as 3T, 128M or 0x1_0000_0000, got {v!r}")
+    raise ValueError(f"expected a size such as 3T, 128M or 0x1_0000_0000, got {toml_value(v)}")
+
+
+def _printable(v: str) -> str:
+    """Names appear in tables, logs and file names: no control characters."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in v):
+        raise ValueError(f"a name must not contain control characters, got {toml_value(v)}")
+    return v
 
 
 Size = Annotated[int, BeforeValidator(_size)]
+Name = Annotated[str, Field(min_length=1), AfterValidator(_printable)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DramRange(_Strict):
@@ -105,18 +120,32 @@ class Machine(_Strict):
 DeviceKind = Literal["fsdax", "devdax", "device-private"]
 
 
+MEMMAP_DEFAULT: dict[str, str] = {"fsdax": "device", "devdax": "device", "device-private": "ram"}
+"""Where each kind's memmap goes when the scenario does not say: device-private memory is
+not CPU-addressable, so ram is its only legal place."""
+
+MAX_ALIGN = 1 << 30
+
+
 class Device(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     kind: DeviceKind
     node: int = Field(ge=0)
     start: Size
     size: Size
-    memmap: Literal["ram", "device"] = "device"
+    memmap: Literal["ram", "device"]
     align: Size = 2 << 20
     """The pfn device's alignment (nd_pfn->align); 2 MiB is ndctl's default."""
     region: str | None = Field(default=None, min_length=1)
     """The nvdimm region (interleave set) holding the namespace; by default one region per
     node, as a socket's interleaved DIMMs give. Not for device-private memory."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_memmap(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "memmap" not in data:
+            return {**data, "memmap": MEMMAP_DEFAULT.get(str(data.get("kind")), "device")}
+        return data
 
     @property
     def end(self) -> int:
@@ -139,12 +168,13 @@ class Knobs(_Strict):
     nvdimm probe runs there (the node is not fixed between boots; 0 is assumed)."""
     cost_profile: str = "xeon-2018-pmem"
     """A built-in cost profile or a TOML file (``memmapsim profiles`` lists them)."""
-    probe_start_s: float = Field(default=0.0, ge=0)
-    """Boot time (dmesg timestamp) at which the device probes start."""
+    probe_start_s: float = Field(default=0.0, ge=0, le=1e6, allow_inf_nan=False)
+    """Boot time (dmesg timestamp) at which the device probes start (at most 1e6 s, some
+    eleven days of uptime)."""
 
 
 class Scenario(_Strict):
-    name: str
+    name: Name
     description: str = ""
     kernel: str = "4.20"
     machine: Machine
@@ -163,52 +193,27 @@ def builtin_names() -> list[str]:
     return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
 def load_scenario(spec: str) -> Scenario:
     """Load a scenario by built-in name or path; raise InputError naming file and field."""
-    path = Path(spec)
-    if spec in builtin_names() and not path.exists():
-        text = (resources.files(BUILTIN_PACKAGE) / f"{spec}.toml").read_text()
+    st = stat_input(spec)
+    if st is None and spec in builtin_names():
+        data = (resources.files(BUILTIN_PACKAGE) / f"{spec}.toml").read_bytes()
         source = f"{spec} (built-in)"
-    else:
-        if not path.exists():
-            names = ", ".join(builtin_names())
-            raise InputError(spec, None, f"no such file or built-in scenario (built-ins: {names})")
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(spec, None, f"cannot read: {e}") from None
-        source = spec
-    return parse_scenario(text, source)
+        return parse_scenario(decode(data, source), source)
+    if st is None:
+        names = ", ".join(builtin_names())
+        raise InputError(spec, None, f"no such file or built-in scenario (built-ins: {names})")
+    return parse_scenario(read_input(spec, st), spec)
 
 
 def parse_scenario(text: str, source: str) -> Scenario:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(source, None, f"not valid TOML: {e}") from None
+    data = loads_toml(text, source)
     if "source" in data:
         raise InputError(source, "source", "unknown key")
     try:
         sc = Scenario.model_validate({**data, "source": source})
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = _loc(tuple(err["loc"]))
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise InputError(source, loc or None, msg) from None
+        raise schema_error(e, source) from None
     check_machine(sc)
     return sc
 
@@ -244,16 +249,18 @@ def check_machine(sc: Scenario) -> None:
     for i, d in enumerate(sc.devices):
         fld = f"devices[{i}]"
         if d.name in names:
-            raise InputError(src, f"{fld}.name", f"device name {d.name!r} is used twice")
+            raise InputError(src, f"{fld}.name", f"device name {toml_value(d.name)} is used twice")
         names.add(d.name)
         if d.node not in seen:
             raise InputError(src, f"{fld}.node", f"node {d.node} is not in machine.nodes")
         if d.start % PAGE_SIZE:
-            raise InputError(src, f"{fld}.start", f"{d.start:#x} is not 4 KiB aligned")
+            raise InputError(src, f"{fld}.start", f"{cut(hex(d.start))} is not 4 KiB aligned")
         if d.size % PAGE_SIZE:
-            raise InputError(src, f"{fld}.size", f"{d.size:#x} is not a multiple of 4 KiB")
-        if d.align < PAGE_SIZE or d.align & (d.align - 1):
-            raise InputError(src, f"{fld}.align", f"{d.align:#x} is not a power of two >= 4K")
+            raise InputError(src, f"{fld}.size", f"{cut(hex(d.size))} is not a multiple of 4 KiB")
+        if d.align < PAGE_SIZE or d.align > MAX_ALIGN or d.align & (d.align - 1):
+            raise InputError(
+                src, f"{fld}.align", f"{toml_value(d.align)} is not a power of two from 4K to 1G"
+            )
         if d.kind == "device-private" and d.memmap == "device":
             raise InputError(
                 src,
@@ -273,8 +280,9 @@ def check_machine(sc: Scenario) -> None:
             raise InputError(
                 src,
                 fld,
-                f"ends at {end:#x}, beyond the {format_size(limit)} of physical address space "
-                f"that {paging} paging maps (MAX_PHYSMEM_BITS={sc.machine.max_physmem_bits}){hint}",
+                f"ends at {cut(hex(end))}, beyond the {format_size(limit)} of physical address "
+                f"space that {paging} paging maps "
+                f"(MAX_PHYSMEM_BITS={sc.machine.max_physmem_bits}){hint}",
             )
     dram = sorted((s, e, f) for s, e, f in ranges if f.startswith("machine"))
     for (_s1, e1, f1), (s2, _e2, f2) in itertools.pairwise(dram):

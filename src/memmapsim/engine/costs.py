@@ -10,13 +10,12 @@ with pages. Every entry is marked ``fitted`` (to a named published figure) or
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memmapsim.config.files import decode, loads_toml, read_input, schema_error, stat_input
 from memmapsim.errors import InputError
 
 PROFILE_PACKAGE = "memmapsim.engine.profiles"
@@ -35,21 +34,33 @@ FIXED_COSTS = ("section_add", "index_entry", "step", "lookup", "printk", "other"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Bounds far outside any real machine that keep every simulated time finite (a 1e308 ns
+# cost or a 1e-300 GB/s ceiling made the engine's clock infinite).
+MAX_PAGE_NS = 1e6
+"""A millisecond per struct page: some 30,000 times the measured cost."""
+MAX_FIXED_NS = 1e12
+"""A thousand seconds for one step that does not scale with pages."""
+FACTOR_RANGE = (1e-3, 1e3)
+BANDWIDTH_RANGE_GBPS = (1e-3, 1e6)
+
+PageNs = Annotated[float, Field(ge=0, le=MAX_PAGE_NS, allow_inf_nan=False)]
+FixedNs = Annotated[float, Field(ge=0, le=MAX_FIXED_NS, allow_inf_nan=False)]
+Multiplier = Annotated[float, Field(ge=FACTOR_RANGE[0], le=FACTOR_RANGE[1])]
+Gbps = Annotated[float, Field(ge=BANDWIDTH_RANGE_GBPS[0], le=BANDWIDTH_RANGE_GBPS[1])]
 
 
 class PageCost(_Strict):
-    ns: NonNegative
+    ns: PageNs
     kind: Literal["fitted", "assumed"]
     figure: str = ""
     note: str = ""
 
 
 class Factor(_Strict):
-    value: float = Field(gt=0)
+    value: Multiplier
     kind: Literal["fitted", "assumed"]
     figure: str = ""
     note: str = ""
@@ -61,8 +72,8 @@ class Factors(_Strict):
 
 
 class Bandwidth(_Strict):
-    dram_gbps: float = Field(gt=0)
-    pmem_gbps: float = Field(gt=0)
+    dram_gbps: Gbps
+    pmem_gbps: Gbps
     kind: Literal["fitted", "assumed"]
     note: str = ""
 
@@ -73,7 +84,7 @@ class CostProfile(_Strict):
     costs: dict[str, PageCost]
     factors: Factors
     bandwidth: Bandwidth
-    fixed_ns: dict[str, NonNegative]
+    fixed_ns: dict[str, FixedNs]
 
     def page_ns(self, cost: str) -> float:
         return self.costs[cost].ns
@@ -93,26 +104,20 @@ def builtin_profiles() -> list[str]:
 
 def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
     """A built-in profile by name, or a TOML file; InputError names the file and field."""
-    path = Path(spec)
-    if spec in builtin_profiles() and not path.exists():
-        text = (resources.files(PROFILE_PACKAGE) / f"{spec}.toml").read_text()
+    st = stat_input(spec)
+    if st is None and spec in builtin_profiles():
         source = f"{spec} (built-in profile)"
-    elif path.is_file():
-        text, source = path.read_text(), spec
-    else:
+        text = decode((resources.files(PROFILE_PACKAGE) / f"{spec}.toml").read_bytes(), source)
+    elif st is None:
         known = ", ".join(builtin_profiles())
         raise InputError(spec, None, f"no such cost profile (built-ins: {known})")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(source, None, f"not valid TOML: {e}") from None
+    else:
+        text, source = read_input(spec, st), spec
+    data = loads_toml(text, source)
     try:
         prof = CostProfile.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(source, loc, msg) from None
+        raise schema_error(e, source) from None
     for key in PAGE_COSTS:
         if key not in prof.costs:
             raise InputError(source, f"costs.{key}", "required cost is missing")

@@ -1,9 +1,15 @@
-"""Tables for people (rich): one run, or several kernels side by side."""
+"""Tables for people (rich): one run, or several kernels side by side.
+
+Names come from the user's files, so nothing here is rich markup: text is printed as
+written (a device named ``[bold]x`` shows as ``[bold]x``), and a table's title is printed
+on its own line, never wrapped.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from memmapsim.check.classes import ClassCensus
 from memmapsim.simulate import DeviceResult, RunResult
@@ -31,10 +37,27 @@ def _device_header(d: DeviceResult) -> str:
     return head + _altmap_text(d)
 
 
+def plain_console(width: int = 120, stderr: bool = False) -> Console:
+    """A console that prints text as written: no markup, no emoji codes, no highlighting."""
+    return Console(width=width, markup=False, emoji=False, highlight=False, stderr=stderr)
+
+
+def say(console: Console, *parts: str | tuple[str, str]) -> None:
+    """One line, never wrapped: ``parts`` are plain strings or (text, style) pairs."""
+    console.print(Text.assemble(*parts), soft_wrap=True)
+
+
+def print_table(console: Console, table: Table, title: str | None = None) -> None:
+    """``title`` on its own unwrapped line, then the table."""
+    if title is not None:
+        say(console, (title, "italic"))
+    console.print(table)
+
+
 def print_run(r: RunResult, console: Console) -> None:
-    console.print(f"[bold]{r.scenario.name}[/bold] on kernel [bold]{r.kernel.name}[/bold]")
+    say(console, (r.scenario.name, "bold"), " on kernel ", (r.kernel.name, "bold"))
     for d in r.devices:
-        t = Table(title=_device_header(d), title_justify="left", show_lines=False)
+        t = Table(show_lines=False)
         t.add_column("pfn class")
         t.add_column("pfns", no_wrap=True)
         t.add_column("pages", justify="right")
@@ -43,45 +66,45 @@ def print_run(r: RunResult, console: Console) -> None:
             t.add_row(
                 c.cls.label, f"{c.cls.lo:#x}-{c.cls.hi:#x}", f"{c.cls.pages:,}", passes_text(c)
             )
-        console.print(t)
-        console.print(
+        print_table(console, t, _device_header(d))
+        say(
+            console,
             f"  pages initialised under mem_hotplug_lock: {d.pages_locked:,}; "
-            f"outside it: {d.pages_unlocked:,}; poisoned: {d.poisoned_pages:,}"
+            f"outside it: {d.pages_unlocked:,}; poisoned: {d.poisoned_pages:,}",
         )
-        console.print(
-            f"  pgmap references taken: {d.refs_taken:,}; put at release: {d.refs_put_at_release:,}"
+        say(
+            console,
+            f"  pgmap references taken: {d.refs_taken:,}; "
+            f"put at release: {d.refs_put_at_release:,}",
         )
     print_log_and_findings(r, console)
 
 
 def print_log_and_findings(r: RunResult, console: Console) -> None:
     if r.log:
-        console.print("[bold]kernel log[/bold]")
+        say(console, ("kernel log", "bold"))
         for ln in r.log:
-            console.print(f"  <{ln.level}> {ln.text}", markup=False, highlight=False)
-    console.print(f"[bold]findings[/bold] ({len(r.findings)})")
+            say(console, f"  <{ln.level}> {ln.text}")
+    say(console, ("findings", "bold"), f" ({len(r.findings)})")
     for f in r.findings:
         ranges = ", ".join(f"{lo:#x}-{hi:#x}" for lo, hi in f.ranges[:3])
         more = f" (+{f.range_count - 3} more)" if f.range_count > 3 else ""
-        console.print(
-            f"  {f.invariant} {f.device}: {f.message} [pfns {ranges}{more}]",
-            markup=False,
-            highlight=False,
-        )
+        say(console, f"  {f.invariant} {f.device}: {f.message} [pfns {ranges}{more}]")
 
 
 def print_compare(runs: list[RunResult], console: Console) -> None:
     """Per device, the pfn-class table with one column of init passes per kernel."""
     first = runs[0]
-    console.print(
-        f"[bold]{first.scenario.name}[/bold]: "
-        + " vs ".join(f"[bold]{r.kernel.name}[/bold]" for r in runs)
-    )
+    parts: list[str | tuple[str, str]] = [(first.scenario.name, "bold"), ": "]
+    for i, r in enumerate(runs):
+        parts += [" vs "] if i else []
+        parts.append((r.kernel.name, "bold"))
+    say(console, *parts)
     for i, d in enumerate(first.devices):
         same = [j for j in range(len(first.devices)) if _same_layout(first.devices[j], d)]
         if same[0] != i:
             continue
-        t = Table(title=_group_header([first.devices[j] for j in same]), title_justify="left")
+        t = Table()
         t.add_column("pfn class")
         t.add_column("pages", justify="right")
         for r in runs:
@@ -105,7 +128,7 @@ def print_compare(runs: list[RunResult], console: Console) -> None:
         t.add_row(
             "findings", "", *(str(sum(f.device == d.ns.label for f in r.findings)) for r in runs)
         )
-        console.print(t)
+        print_table(console, t, _group_header([first.devices[j] for j in same]))
 
 
 def _group_header(devs: list[DeviceResult]) -> str:

@@ -83,23 +83,34 @@ def trace_data(r: RunResult) -> dict[str, Any]:
 
 
 def trace_lines(r: RunResult) -> list[str]:
+    """The trace as text, each part under a header line naming its columns."""
     data = trace_data(r)
     if data["engine"] == "inorder":
-        return [
-            f"{e['seq']:4d} {e['thread']:<10} {e['effect']}"
+        width = max([len("thread"), *(len(e["thread"]) for e in data["effects"])])
+        head = f"{'seq':>4} {'thread':<{width}} effect  [locks held]"
+        return [head] + [
+            f"{e['seq']:4d} {e['thread']:<{width}} {e['effect']}"
             + (f"  [{', '.join(e['locks'])}]" if e["locks"] else "")
             for e in data["effects"]
         ]
-    out = []
+    threads = [iv["thread"] for iv in data["intervals"]] + [h["thread"] for h in data["lock_holds"]]
+    width = max([len("thread"), *(len(t) for t in threads)])
+    out = [
+        f"{'start (s)':>12} {'end (s)':>12} {'thread':<{width}} {'cpu':<7} "
+        f"{'kind':<16} detail, pfns written, memory node (locks)"
+    ]
     for iv in data["intervals"]:
         where = (
             f"pfns {iv['pfns'][0]}-{iv['pfns'][1]} on node {iv['mem_node']}" if iv["pfns"] else ""
         )
         lock = " (under mem_hotplug_lock)" if iv["locked"] else ""
         out.append(
-            f"{iv['start_s']:12.6f} {iv['end_s']:12.6f} {iv['thread']:<10} cpu{iv['cpu']:<4} "
-            f"{iv['kind']:<16} {iv['detail']} {where}{lock}".rstrip()
+            f"{iv['start_s']:12.6f} {iv['end_s']:12.6f} {iv['thread']:<{width}} "
+            f"{'cpu' + str(iv['cpu']):<7} {iv['kind']:<16} {iv['detail']} {where}{lock}".rstrip()
         )
+    out.append(f"{'start (s)':>12} {'end (s)':>12} {'thread':<{width}} lock held")
     for h in data["lock_holds"]:
-        out.append(f"{h['start_s']:12.6f} {h['end_s']:12.6f} {h['thread']:<10} holds {h['lock']}")
+        out.append(
+            f"{h['start_s']:12.6f} {h['end_s']:12.6f} {h['thread']:<{width}} holds {h['lock']}"
+        )
     return out

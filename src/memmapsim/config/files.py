@@ -1,0 +1,151 @@
+"""Reading the user's TOML files (scenarios, cost profiles) without surprises.
+
+A file is read only if it is a regular file of at most :data:`MAX_INPUT_BYTES` (so
+``/dev/zero`` or a FIFO is refused, not read without end); a UTF-8 byte-order mark is
+accepted; a name the OS cannot look up, a directory, bytes that are not UTF-8 and TOML
+syntax errors each become one :class:`InputError` line. Schema errors from pydantic are
+reworded in TOML terms (``expected true or false, got 1``).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from memmapsim.errors import InputError, toml_value
+
+MAX_INPUT_BYTES = 1 << 20
+"""Scenarios and profiles are short text files; 1 MiB is far beyond any real one."""
+
+BOM = "\ufeff"
+
+
+def _reason(e: OSError) -> str:
+    return (e.strerror or type(e).__name__).lower()
+
+
+def stat_input(spec: str) -> os.stat_result | None:
+    """The file ``spec`` names, or None when there is none; InputError for a name the
+    OS cannot look up (too long, a NUL byte, no permission)."""
+    if "\0" in spec:
+        raise InputError(spec, None, "a file name cannot contain a NUL byte")
+    if spec == "":
+        return None
+    try:
+        return os.stat(spec)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise InputError(spec, None, _reason(e)) from None
+    except ValueError as e:
+        raise InputError(spec, None, f"not a usable file name ({e})") from None
+
+
+def read_input(spec: str, st: os.stat_result) -> str:
+    """The text of the regular file ``spec`` (already found by :func:`stat_input`)."""
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(spec, None, "is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(spec, None, "not a regular file")
+    too_big = f"larger than {MAX_INPUT_BYTES >> 20} MiB: not a scenario or profile file"
+    try:
+        with open(spec, "rb") as f:
+            data = f.read(MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise InputError(spec, None, f"cannot read: {_reason(e)}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(spec, None, too_big)
+    return decode(data, spec)
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 text (a leading byte-order mark dropped); InputError naming line and column."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        byte = data[e.start]
+        raise InputError(
+            source, None, f"not UTF-8 text: byte {byte:#04x} at line {line}, column {col}"
+        ) from None
+    return text.removeprefix(BOM)
+
+
+def loads_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(source, None, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise InputError(source, None, "not valid TOML: nested too deeply") from None
+
+
+def location(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a TOML path: ``devices[0].size``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+_BOUNDS = {
+    "greater_than": "greater than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
+
+
+def message(err: ErrorDetails) -> str:
+    """One schema error in TOML terms, quoting the offending value."""
+    kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {toml_value(got)}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()))
+        return f"must be {_BOUNDS[kind]} {toml_value(bound)}, got {toml_value(got)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {toml_value(got)}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", '"')
+        return f"expected {expected}, got {toml_value(got)}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length')} entries"
+    if kind == "string_too_long":
+        return f"longer than {ctx.get('max_length')} characters"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def schema_error(e: ValidationError, source: str) -> InputError:
+    """The first schema error as an InputError naming the file and the TOML path."""
+    err = e.errors()[0]
+    return InputError(source, location(tuple(err["loc"])) or None, message(err))

@@ -1,0 +1,203 @@
+"""Issue 10, everyday use: listings as JSON, help that reads like a kernel tool's, page and
+trace text, per-node tables with several devices per node, the timeline's rows, the
+progress bar, unwrapped titles, and a README that stays inside the repository."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+from memmapsim.cli import app
+from memmapsim.config.scenario import builtin_names, parse_scenario
+from memmapsim.engine.costs import PAGE_COSTS, builtin_profiles
+from memmapsim.kernel.versions import CHANGES, RELEASES
+from memmapsim.report.plot import MAX_ROWS, rows
+from memmapsim.report.progress import Progress
+from memmapsim.simulate import simulate
+from tests.scenario_text import dev
+from tests.test_cli import scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def many_devices(n: int, cpus: int = 4) -> str:
+    """``n`` 256 MiB fsdax devices on node 0, from 4 GiB up."""
+    devices = [dev(f"pmem{i}", f"{4 + i}G", "256M") for i in range(n)]
+    return scenario(*devices).replace("cpus = 4", f"cpus = {cpus}")
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return str(path)
+
+
+# --- listings as JSON ---------------------------------------------------------------------------
+
+
+def test_kernels_json_lists_every_release_and_selectable_change() -> None:
+    data = json.loads(invoke("kernels", "--json").stdout)
+    releases = {d["name"]: d["changes"] for d in data if d["kind"] == "release"}
+    assert releases == {r: list(c) for r, c in RELEASES.items()}
+    changes = {d["name"]: d for d in data if d["kind"] == "change"}
+    assert set(changes) == {n for n, c in CHANGES.items() if c.selectable}
+    dzd = changes["defer-zone-device"]
+    assert (dzd["commit"], dzd["needs"]) == ("966cf44f637e", ["nonatomic-reserved"])
+    assert dzd["origin"] == CHANGES["defer-zone-device"].origin
+
+
+def test_scenarios_json() -> None:
+    data = json.loads(invoke("scenarios", "--json").stdout)
+    assert [d["name"] for d in data] == builtin_names()
+    assert all(d["kernel"] == "4.20" and d["description"] for d in data)
+
+
+def test_profiles_json_has_every_entry_with_its_provenance() -> None:
+    data = json.loads(invoke("profiles", "--json").stdout)
+    assert [p["name"] for p in data] == builtin_profiles()
+    entries = {e["entry"]: e for e in data[0]["entries"]}
+    assert set(PAGE_COSTS) <= set(entries)
+    assert entries["init_single_page"]["value"] == 28.762
+    assert entries["init_single_page"]["unit"] == "ns/page"
+    assert entries["init_single_page"]["figure"] == "duyck-reserved-nonatomic"
+    assert entries["factor remote"]["value"] == 1.419
+    assert entries["bandwidth pmem"]["value"] == 10.0
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "trace", "page", "kernels"])
+def test_help_shows_flags_as_flags_and_names_the_output(command: str) -> None:
+    text = invoke(command, "--help").stdout
+    (json_line,) = [ln for ln in text.splitlines() if ln.strip().startswith("--json")]
+    assert "<bool>" not in json_line and "BOOLEAN" not in json_line
+    assert "JSON" in json_line
+    options = [ln for ln in text.splitlines() if ln.strip().startswith("-")]
+    assert not [ln for ln in options if "<str>" in ln or "<bool>" in ln]
+    assert "--json prints" in " ".join(text.split())
+
+
+def test_help_says_what_kernel_defaults_to() -> None:
+    text = " ".join(invoke("run", "--help").stdout.split())
+    assert "-k, --kernel KERNEL" in text
+    assert "Default: the scenario's `kernel`" in text
+
+
+# --- page and trace text ------------------------------------------------------------------------
+
+
+def test_page_names_the_migratetype_in_text_and_json() -> None:
+    text = invoke("page", "tiny-pmem", "0x40600").stdout
+    assert re.search(r"pageblock_migratetype\s+MIGRATE_MOVABLE$", text, re.M), text
+    data = json.loads(invoke("page", "tiny-pmem", "0x40600", "--json").stdout)
+    assert data["pageblock_migratetype"] == "MIGRATE_MOVABLE"
+
+
+@pytest.mark.parametrize(
+    ("engine", "header"),
+    [("inorder", ["seq", "thread", "effect"]), ("timing", ["start (s)", "end (s)", "thread"])],
+)
+def test_trace_text_has_column_headers(engine: str, header: list[str]) -> None:
+    lines = invoke("trace", "tiny-pmem", "--engine", engine).stdout.splitlines()
+    assert all(h in lines[0] for h in header), lines[0]
+    assert not lines[1].lstrip().startswith(header[0])
+
+
+# --- several devices per node ---------------------------------------------------------------------
+
+
+def test_per_node_table_tells_wall_time_from_sums(tmp_path: Path) -> None:
+    path = write(tmp_path, many_devices(3))
+    text = invoke("run", path).stdout
+    assert "summed over each node's threads" in text
+    header = next(ln for ln in text.splitlines() if "threads" in ln and "wall" in ln)
+    assert "init (ms, sum)" in header
+    row = next(ln for ln in text.splitlines() if re.match(r"^│\s+0 │\s+3 │", ln))
+    cells = [float(c) for c in row.strip("│ ").split("│")[2:]]
+    init_sum, wall = cells[0], cells[-1]
+    assert init_sum > wall  # three threads' work in parallel: the sum exceeds the wall time
+    compare = invoke("compare", path, "-k", "4.18", "-k", "4.20").stdout
+    assert "node 0 init (sum of 3 threads)" in compare
+    assert "node 0 wall" in compare
+
+
+def test_one_device_per_node_keeps_the_plain_table() -> None:
+    text = invoke("run", "tiny-pmem").stdout
+    assert "wall" not in text and "sum" not in text
+
+
+def test_timeline_groups_cpus_per_node_when_there_are_many() -> None:
+    many = simulate(parse_scenario(many_devices(16, cpus=32), "m"), "4.20")
+    cpu_of, labels = rows(many)
+    assert len(set(many.cpus.values())) > MAX_ROWS
+    assert labels == ["node 0: 16 threads on 16 CPUs"]
+    assert set(cpu_of.values()) == {0}
+    few = simulate(parse_scenario(many_devices(2, cpus=32), "f"), "4.20")
+    assert [lbl.split(":")[0] for lbl in rows(few)[1]] == ["cpu0 (node 0)", "cpu1 (node 0)"]
+
+
+# --- progress bar ---------------------------------------------------------------------------------
+
+
+def _console(terminal: bool) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, force_terminal=terminal, width=80), buf
+
+
+def test_progress_bar_is_drawn_on_a_terminal_once_the_delay_passed() -> None:
+    console, buf = _console(terminal=True)
+    with Progress("duyck-2018: simulating", total=2, console=console, delay_s=0) as bar:
+        bar.step("4.20")
+        bar.advance()
+    assert "duyck-2018: simulating 4.20" in buf.getvalue()
+
+
+def test_no_progress_bar_off_a_terminal_or_before_the_delay() -> None:
+    console, buf = _console(terminal=False)
+    with Progress("x", console=console, delay_s=0) as bar:
+        bar.step("4.20")
+    assert buf.getvalue() == ""
+    console, buf = _console(terminal=True)
+    with Progress("x", console=console, delay_s=3600) as bar:
+        bar.step("4.20")
+    assert buf.getvalue() == ""
+
+
+# --- titles ---------------------------------------------------------------------------------------
+
+
+def test_table_titles_do_not_wrap(tmp_path: Path) -> None:
+    """The timing title was cut into two lines at the table's width."""
+    text = invoke("run", "tiny-pmem").stdout
+    assert re.search(r"^time on 4\.20 .*mem_hotplug_lock held [\d.]+ ms$", text, re.M), text
+    long_name = "pmem-" + "x" * 150
+    path = write(tmp_path, scenario(dev(long_name, "1G", "200M")))
+    out = invoke("run", path).stdout
+    assert any(ln.startswith(f"{long_name}: fsdax, node 0") for ln in out.splitlines())
+
+
+# --- README ---------------------------------------------------------------------------------------
+
+
+def test_readme_links_stay_in_the_repository_and_say_how_to_run() -> None:
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert links
+    for target in links:
+        path = (ROOT / target.split("#")[0]).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), target
+    assert ".venv/bin/memmapsim" in text and "source .venv/bin/activate" in text
