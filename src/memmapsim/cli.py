@@ -25,8 +25,8 @@ from memmapsim.engine.costs import builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
-from memmapsim.model.section import Medium
 from memmapsim.model.pageblock import MigrateType
+from memmapsim.model.section import Medium
 from memmapsim.report import outputs
 from memmapsim.report.data import dmesg_lines, run_data
 from memmapsim.report.progress import Progress
