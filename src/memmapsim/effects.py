@@ -206,6 +206,32 @@ class PercpuRefGet(Effect):
     n: int
 
 
+@dataclass(frozen=True, slots=True)
+class PercpuRefPut(Effect):
+    """``percpu_ref_put_many(pgmap->ref, n)``: the pgmap references of ``n`` pages go."""
+
+    pgmap: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class PercpuRefKill(Effect):
+    """``percpu_ref_kill(pgmap->ref)``: from now on ``percpu_ref_tryget_live`` fails (so
+    does ``get_dev_pagemap``); the initial reference is dropped."""
+
+    pgmap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPage(Effect):
+    """A kernel path reads struct page fields of ``pfn`` (``page_to_nid``, ``page_zone``,
+    ...): the result is its :class:`~memmapsim.model.page.PageRecord`. ``by`` names the
+    reading function; a read of a struct page that was never initialized is a finding."""
+
+    pfn: int
+    by: str
+
+
 # --- sections, vmemmap, altmap -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ReadSections(Effect):
@@ -239,6 +265,15 @@ class PopulateMemmap(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class DepopulateMemmap(Effect):
+    """The vmemmap of pfns ``[lo, hi)`` is unmapped and its memory freed: no struct page
+    exists there any more."""
+
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReadAltmap(Effect):
     """Read a pgmap's ``struct vmem_altmap``: the result is ``(AltmapConfig, alloc, align)``."""
 
@@ -256,12 +291,12 @@ class SetAltmap(Effect):
 
 @dataclass(frozen=True, slots=True)
 class SetPageblocks(Effect):
-    """Store ``migratetype`` (a MigrateType value, or STALE_USEMAP for bits never written)
-    for every pageblock of pfns ``[lo, hi)``: the initial contents of a new usemap."""
+    """Store ``migratetype`` (a MigrateType value, STALE_USEMAP for bits never written, or
+    None: the usemap is freed) for every pageblock of pfns ``[lo, hi)``."""
 
     lo: int
     hi: int
-    migratetype: int
+    migratetype: int | None
 
 
 # --- zones -----------------------------------------------------------------------------------
@@ -296,6 +331,18 @@ class UpdateEndOfMemoryVars(Effect):
 @dataclass(frozen=True, slots=True)
 class InitCurrentlyEmptyZone(Effect):
     """``if (zone_is_empty(zone)) init_currently_empty_zone(zone, start_pfn, size)``."""
+
+    nid: int
+    zone: ZoneType
+    start_pfn: int
+    nr_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShrinkZoneSpan(Effect):
+    """``shrink_zone_span`` + ``shrink_pgdat_span`` after ``[start_pfn, +nr_pages)`` of node
+    ``nid``'s ``zone`` is removed: the spans become the hull of the sections of the node
+    that still have a memmap and are not boot memory."""
 
     nid: int
     zone: ZoneType
@@ -365,6 +412,37 @@ class PageWork:
     @cached_property
     def ref_gets(self) -> int:
         return sum(op.ref_get for op in self.ops)
+
+
+@dataclass(frozen=True)
+class CompoundStep:
+    """One step of a per-compound-page loop: ``work`` on offsets ``[lo, hi)`` of every
+    compound page, in pfn order."""
+
+    lo: int
+    hi: int
+    work: PageWork
+
+
+@dataclass(frozen=True, slots=True)
+class InitPagesPeriodic(Effect):
+    """For every (naturally aligned) compound page of ``period`` pfns in ``[lo, hi)``, run
+    ``steps`` in order (``memmap_init_compound``: head, tails, head fields). One pass per
+    step over the pfns it covers."""
+
+    lo: int
+    hi: int
+    period: int
+    steps: tuple[CompoundStep, ...]
+
+    @property
+    def periods(self) -> int:
+        return (self.hi - self.lo) // self.period
+
+    @property
+    def nr_pages(self) -> int:
+        """struct pages written (a pfn written by two steps counts twice)."""
+        return self.periods * sum(s.hi - s.lo for s in self.steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
 from memmapsim.check.classes import ClassCensus, census
 from memmapsim.check.invariants import Finding, check_all
-from memmapsim.config.scenario import Scenario, nd_regions
+from memmapsim.config.scenario import KINDS, Scenario, nd_regions
 from memmapsim.engine.apply import LogLine
 from memmapsim.engine.costs import CostProfile, load_profile
 from memmapsim.engine.inorder import EffectRecord, InOrderEngine
@@ -24,20 +25,22 @@ from memmapsim.errors import InputError
 from memmapsim.kernel.debug import boot_messages
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.expect import expectations
-from memmapsim.kernel.kernel import BootConfig, Kernel
+from memmapsim.kernel.kernel import BootConfig, Kernel, Params
 from memmapsim.kernel.nvdimm import Namespace, NdRegion
 from memmapsim.kernel.probe import root_thread
-from memmapsim.kernel.versions import KernelSpecError, parse_kernel
+from memmapsim.kernel.sparse import boot_section_state
+from memmapsim.kernel.versions import KernelSpecError, first_release, parse_kernel
 from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memmap import DenseMemmap, Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PassKind
 from memmapsim.model.pgmap import HMM_DEVMEM_INDEX, PGMAP_INDEX, DevPagemap, PfnIndex
 from memmapsim.model.resource import PERSISTENT_MEMORY, SYSTEM_RAM, Resource
-from memmapsim.model.section import Medium, MemmapBacking, SectionFlag, SectionState
+from memmapsim.model.section import Medium, MemmapBacking
 from memmapsim.model.zone import PgData
 from memmapsim.units import (
     PAGE_SHIFT,
+    PAGES_PER_SECTION,
     SECTION_ALIGN_DOWN,
     SECTION_ALIGN_UP,
     pfn_to_section_nr,
@@ -108,7 +111,7 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
         for r in node.dram:
             iomem.append(Resource(SYSTEM_RAM, r.start, r.end - 1))
     for d in sc.devices:
-        if d.kind != "device-private" and d.size:
+        if KINDS[d.kind].nvdimm and d.size:
             iomem.append(Resource(PERSISTENT_MEMORY, d.start, d.end - 1))
     mem = MemoryState(
         memmap=memmap,
@@ -120,12 +123,18 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
             HMM_DEVMEM_INDEX: PfnIndex(HMM_DEVMEM_INDEX, "radix"),
         },
     )
-    boot = SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP | SectionFlag.IS_ONLINE
     for node in sc.machine.nodes:
         for r in node.dram:
-            lo = pfn_to_section_nr(r.start >> PAGE_SHIFT)
-            hi = pfn_to_section_nr(SECTION_ALIGN_UP(r.end >> PAGE_SHIFT))
-            mem.sections.assign(lo, hi, SectionState(boot, node.id))
+            first, end = r.start >> PAGE_SHIFT, r.end >> PAGE_SHIFT
+            lo = pfn_to_section_nr(first)
+            hi = pfn_to_section_nr(SECTION_ALIGN_UP(end))
+            for sec in range(lo, hi) if hi - lo <= 2 else (lo, hi - 1):
+                a = max(first, section_nr_to_pfn(sec))
+                b = min(end, section_nr_to_pfn(sec + 1))
+                mem.sections.assign(sec, sec + 1, boot_section_state(k, node.id, a, b))
+            if hi - lo > 2:  # the sections between are wholly present
+                whole = boot_section_state(k, node.id, 0, PAGES_PER_SECTION)
+                mem.sections.assign(lo + 1, hi - 1, whole)
             backing = MemmapBacking(Medium.BOOT, node.id)
             mem.vmemmap.populate(section_nr_to_pfn(lo), section_nr_to_pfn(hi), backing)
             mem.max_pfn = max(mem.max_pfn, r.end >> PAGE_SHIFT)
@@ -196,6 +205,7 @@ def simulate(
     """Probe every device of ``sc`` on ``kernel`` with the timing engine (time, trace,
     final state) or the in-order engine (final state and the ordered effects only)."""
     k = resolve_kernel(sc, kernel)
+    check_kinds(sc, k, kernel is not None)
     if engine == "timing":
         preflight(sc, k)
     mem = build_memory(sc, k, backend)
@@ -231,6 +241,25 @@ def simulate(
     out.devices = devices
     out.findings = check_all(mem, list(expected.values()), labels)
     return out
+
+
+def _has_kind(kind: str, p: Params) -> bool:
+    return kind in p.device_kinds
+
+
+def check_kinds(sc: Scenario, k: Kernel, from_cli: bool) -> None:
+    """Every device is of a kind of ZONE_DEVICE memory the kernel can create."""
+    for i, d in enumerate(sc.devices):
+        if d.kind in k.p.device_kinds:
+            continue
+        since = first_release(partial(_has_kind, d.kind))
+        when = f"it came in {since}" if since else "no modelled release has it"
+        where = " (--kernel)" if from_cli else ""
+        raise InputError(
+            sc.source,
+            f"devices[{i}].kind",
+            f"kernel {k.name}{where} has no {d.kind} memory: {when}",
+        )
 
 
 def preflight(sc: Scenario, k: Kernel) -> None:

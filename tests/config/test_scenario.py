@@ -124,7 +124,7 @@ BAD = [
     pytest.param(
         scenario(dev("pmem0", "1G", "200M", kind="nvme")),
         "devices[0].kind",
-        '"fsdax", "devdax" or "device-private"',
+        '"fsdax", "devdax", "device-private", "device-coherent" or "p2pdma"',
         id="bad-kind",
     ),
     pytest.param(

@@ -187,3 +187,19 @@ def test_spread_in_closed_form_equals_adding_each_range(
         for x, y in offs:
             b.add(first + i * P + x, first + i * P + y)
     assert (a.ranges, a.nranges, a.pages) == (b.ranges, b.nranges, b.pages)
+
+
+def test_regression_shared_run_across_two_partial_compound_pages() -> None:
+    """A shared run that starts and ends inside neighbouring compound pages, with no whole
+    page between, is two partial periods; a step writing offset 8 (an alias of offset 4)
+    must write pfn 580 through it. Found by hypothesis: ``_cut`` returned one piece::
+
+        pfn  560      564          576      580  584 588      592
+             | stale  | shared ... | shared | 4 | 8 |   stale |
+    """
+    for m in (DenseMemmap(WINDOWS), RunsMemmap()):
+        m.populate(564, 588, SH)
+        m.apply_periodic(560, 592, P, [Step(8, 9, (store(Word.FLAGS, 0),), None)])
+        assert m.record(580).words[Word.FLAGS] == 0, m.name
+        assert m.record(584) == m.record(580), m.name
+        assert m.record(581) == STALE_RECORD, m.name

@@ -12,7 +12,7 @@ A scenario file looks like this (sizes as ``3T``, ``128M``, ``0x1_0000_0000`` or
 
     [[devices]]
     name = "pmem0"
-    kind = "fsdax"        # fsdax | devdax | device-private
+    kind = "fsdax"        # fsdax | devdax | device-private | device-coherent | p2pdma
     node = 0
     start = "1G"
     size = "200M"
@@ -29,6 +29,7 @@ consistency; what the *kernel* would refuse is found by running the kernel's own
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -117,12 +118,36 @@ class Machine(_Strict):
         return sum(n.cpus for n in self.nodes)
 
 
-DeviceKind = Literal["fsdax", "devdax", "device-private"]
+DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma"]
 
 
-MEMMAP_DEFAULT: dict[str, str] = {"fsdax": "device", "devdax": "device", "device-private": "ram"}
-"""Where each kind's memmap goes when the scenario does not say: device-private memory is
-not CPU-addressable, so ram is its only legal place."""
+@dataclass(frozen=True)
+class KindRule:
+    """What a kind of ZONE_DEVICE memory allows in a scenario."""
+
+    memmaps: tuple[Literal["ram", "device"], ...]
+    """Where its memmap may go; the first is the default."""
+    nvdimm: bool
+    """On an nvdimm region (a namespace), listed in iomem at boot as Persistent Memory."""
+    why_ram: str = ""
+    """Why its memmap can only be in ram."""
+
+
+KINDS: dict[str, KindRule] = {
+    "fsdax": KindRule(("device", "ram"), True),
+    "devdax": KindRule(("device", "ram"), True),
+    "device-private": KindRule(
+        ("ram",), False, "device-private memory is not CPU-addressable: its memmap must be in ram"
+    ),
+    "device-coherent": KindRule(
+        ("ram",), False, "the GPU driver maps device-coherent memory with no altmap: use ram"
+    ),
+    "p2pdma": KindRule(
+        ("ram",), False, "pci_p2pdma_add_resource maps a BAR with no altmap: use ram"
+    ),
+}
+"""Per kind: device-private memory is not CPU-addressable, and neither GPU drivers nor
+p2pdma pass an altmap, so ram is the only legal place for their memmaps."""
 
 MAX_ALIGN = 1 << 30
 
@@ -144,7 +169,8 @@ class Device(_Strict):
     @classmethod
     def _default_memmap(cls, data: Any) -> Any:
         if isinstance(data, dict) and "memmap" not in data:
-            return {**data, "memmap": MEMMAP_DEFAULT.get(str(data.get("kind")), "device")}
+            rule = KINDS.get(str(data.get("kind")))
+            return {**data, "memmap": rule.memmaps[0] if rule else "device"}
         return data
 
     @property
@@ -261,16 +287,11 @@ def check_machine(sc: Scenario) -> None:
             raise InputError(
                 src, f"{fld}.align", f"{toml_value(d.align)} is not a power of two from 4K to 1G"
             )
-        if d.kind == "device-private" and d.memmap == "device":
-            raise InputError(
-                src,
-                f"{fld}.memmap",
-                "device-private memory is not CPU-addressable: its memmap must be in ram",
-            )
-        if d.kind == "device-private" and d.region is not None:
-            raise InputError(
-                src, f"{fld}.region", "device-private memory is not on an nvdimm region"
-            )
+        rule = KINDS[d.kind]
+        if d.memmap not in rule.memmaps:
+            raise InputError(src, f"{fld}.memmap", rule.why_ram)
+        if not rule.nvdimm and d.region is not None:
+            raise InputError(src, f"{fld}.region", f"{d.kind} memory is not on an nvdimm region")
         ranges.append((d.start, d.end, fld))
     check_regions(sc)
     for _start, end, fld in ranges:
@@ -295,7 +316,7 @@ def nd_regions(sc: Scenario) -> dict[str, tuple[int, int, int]]:
     its namespaces (fsdax and devdax devices)."""
     out: dict[str, tuple[int, int, int]] = {}
     for i, d in enumerate(sc.devices):
-        if d.kind == "device-private":
+        if not KINDS[d.kind].nvdimm:
             continue
         lo, hi, first = out.get(d.region_name, (d.start, d.end, i))
         out[d.region_name] = (min(lo, d.start), max(hi, d.end), first)

@@ -17,12 +17,19 @@ from typing import Any
 
 from memmapsim import effects as fx
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK, Mode
-from memmapsim.model.memory import MemoryState
-from memmapsim.model.page import PassKind, PassRecord
+from memmapsim.model.memmap import Step
+from memmapsim.model.memory import MemoryState, UninitRead
+from memmapsim.model.page import PageRecord, PageView, PassKind, PassRecord
 from memmapsim.model.pgmap import DevPagemap, PercpuRef, VmemAltmap
 from memmapsim.model.resource import SYSTEM_RAM, Resource, region_intersects
-from memmapsim.model.section import SectionFlag
-from memmapsim.units import ALIGN, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, pfn_to_section_nr
+from memmapsim.model.section import Medium, SectionFlag
+from memmapsim.units import (
+    ALIGN,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    PFN_SECTION_SHIFT,
+    pfn_to_section_nr,
+)
 
 PASS_KIND = {
     fx.WorkKind.INIT: PassKind.INIT,
@@ -76,9 +83,13 @@ class Applier:
             fx.PgmapIndexInsert: self._index_insert,
             fx.PgmapIndexRemove: self._index_remove,
             fx.PercpuRefGet: lambda t, e: self.mem.pgmap(e.pgmap).ref.get_many(e.n),
+            fx.PercpuRefPut: lambda t, e: self.mem.pgmap(e.pgmap).ref.put_many(e.n),
+            fx.PercpuRefKill: lambda t, e: self.mem.pgmap(e.pgmap).ref.kill(),
+            fx.ReadPage: self._read_page,
             fx.ReadSections: lambda t, e: list(self.mem.sections.runs(e.lo, e.hi)),
             fx.SetSections: lambda t, e: self.mem.sections.assign(e.lo, e.hi, e.state),
             fx.PopulateMemmap: self._populate_memmap,
+            fx.DepopulateMemmap: self._depopulate_memmap,
             fx.ReadAltmap: self._read_altmap,
             fx.SetAltmap: self._set_altmap,
             fx.SetPageblocks: self._set_pageblocks,
@@ -87,8 +98,10 @@ class Applier:
             fx.UpdateEndOfMemoryVars: self._update_end_of_memory_vars,
             fx.InitCurrentlyEmptyZone: self._init_currently_empty_zone,
             fx.SetZoneContiguous: self._set_zone_contiguous,
+            fx.ShrinkZoneSpan: self._shrink_zone_span,
             fx.SetHighestMemmapPfn: self._set_highest_memmap_pfn,
             fx.InitPages: self._init_pages,
+            fx.InitPagesPeriodic: self._init_pages_periodic,
         }
 
     def apply(self, thread: ThreadCtx, effect: fx.Effect) -> Any:
@@ -155,9 +168,21 @@ class Applier:
     def _index_remove(self, t: ThreadCtx, e: fx.PgmapIndexRemove) -> None:
         self.mem.indexes[e.index].assign(e.lo, e.hi, None, 0)
 
+    def _read_page(self, t: ThreadCtx, e: fx.ReadPage) -> PageRecord:
+        rec = self.mem.memmap.record(e.pfn)
+        view = PageView(e.pfn, rec, self.mem.layout)
+        if view.absent or view.stale or view.poisoned:
+            state = "absent" if view.absent else "stale" if view.stale else "poisoned"
+            self.mem.uninitialized_reads.append(UninitRead(t.name, e.pfn, e.by, state))
+        return rec
+
     def _populate_memmap(self, t: ThreadCtx, e: fx.PopulateMemmap) -> None:
         self.mem.vmemmap.populate(e.lo, e.hi, e.backing)
         self.mem.memmap.populate(e.lo, e.hi, e.sharing)
+
+    def _depopulate_memmap(self, t: ThreadCtx, e: fx.DepopulateMemmap) -> None:
+        self.mem.vmemmap.populate(e.lo, e.hi, None)
+        self.mem.memmap.depopulate(e.lo, e.hi)
 
     def _read_altmap(self, t: ThreadCtx, e: fx.ReadAltmap) -> tuple[object, int, int]:
         altmap = self._altmap(e.pgmap)
@@ -202,6 +227,35 @@ class Applier:
             s.flags & SectionFlag.IS_ONLINE for _lo, _hi, s in self.mem.sections.runs(first, last)
         )
 
+    def _shrink_zone_span(self, t: ThreadCtx, e: fx.ShrinkZoneSpan) -> None:
+        """The zone spans the device sections of the node that are left; the node spans
+        its boot memory and those."""
+        mem = self.mem
+        zone, pgdat = mem.zone(e.nid, e.zone), mem.pgdats[e.nid]
+        lo, hi = e.start_pfn, e.start_pfn + e.nr_pages
+        span = pgdat.span
+        first = pfn_to_section_nr(span.start_pfn)
+        last = pfn_to_section_nr(max(span.end_pfn - 1, span.start_pfn)) + 1
+        device: list[tuple[int, int]] = []
+        node: list[tuple[int, int]] = []
+        for slo, shi, sec in mem.sections.runs(first, last):
+            if not sec.valid or sec.nid != e.nid:
+                continue
+            a, b = slo << PFN_SECTION_SHIFT, shi << PFN_SECTION_SHIFT
+            for x, y in ((a, min(b, lo)), (max(a, hi), b)):
+                if x >= y:
+                    continue
+                node.append((x, y))
+                backing = mem.vmemmap.backing(x)
+                if backing is not None and backing.medium is not Medium.BOOT:
+                    device.append((x, y))
+        for target, ranges in ((zone.span, device), (span, node)):
+            if ranges:
+                target.start_pfn = ranges[0][0]
+                target.spanned_pages = ranges[-1][1] - ranges[0][0]
+            else:
+                target.start_pfn = target.spanned_pages = 0
+
     def _set_highest_memmap_pfn(self, t: ThreadCtx, e: fx.SetHighestMemmapPfn) -> None:
         self.mem.highest_memmap_pfn = max(self.mem.highest_memmap_pfn, e.pfn)
 
@@ -209,6 +263,29 @@ class Applier:
         self.mem.max_pfn = max(self.mem.max_pfn, e.start_pfn + e.nr_pages)
 
     # --- struct pages -----------------------------------------------------------------------
+    def _init_pages_periodic(self, t: ThreadCtx, e: fx.InitPagesPeriodic) -> None:
+        steps = []
+        for s in e.steps:
+            work = s.work
+            rec = PassRecord(PASS_KIND[work.kind], work.fn, t.hotplug_locked, t.name)
+            steps.append(Step(s.lo, s.hi, work.writes, rec))
+        self.mem.memmap.apply_periodic(e.lo, e.hi, e.period, steps)
+        blocks_per_period = max(e.period >> PAGEBLOCK_ORDER, 1)
+        for s in e.steps:
+            work = s.work
+            if work.pageblock is not None:
+                for a, b in _aligned_blocks(s.lo, s.hi, e.period):
+                    first, last = e.lo >> PAGEBLOCK_ORDER, e.hi >> PAGEBLOCK_ORDER
+                    if b - a == blocks_per_period:
+                        self.mem.pageblocks.assign(first, last, int(work.pageblock))
+                        continue
+                    for head in range(first, last, blocks_per_period):
+                        self.mem.pageblocks.assign(head + a, head + b, int(work.pageblock))
+            if work.ref_gets:
+                assert work.pgmap is not None
+                pages = e.periods * (s.hi - s.lo)
+                self.mem.pgmap(work.pgmap).ref.get_many(work.ref_gets * pages)
+
     def _init_pages(self, t: ThreadCtx, e: fx.InitPages) -> None:
         if e.hi <= e.lo:
             return
@@ -227,3 +304,11 @@ class Applier:
 
 def _nothing(t: ThreadCtx, e: Any) -> None:
     return None
+
+
+def _aligned_blocks(lo: int, hi: int, period: int) -> list[tuple[int, int]]:
+    """Pageblock numbers ``[a, b)`` within one period whose first pfn offset is in
+    ``[lo, hi)``."""
+    a = ALIGN(lo, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
+    b = ALIGN(min(hi, period), PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
+    return [(a, b)] if b > a else []

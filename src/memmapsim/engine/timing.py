@@ -264,13 +264,26 @@ class TimingEngine:
             job.unit_ns = per_page * factor
             job.medium, job.bytes_per_unit = (mem_node, medium), STRUCT_PAGE_BYTES
             job.pfns, job.mem_node, job.detail = (eff.lo, eff.hi), mem_node, eff.work.fn
+        elif isinstance(eff, fx.InitPagesPeriodic):
+            # one job for the whole compound loop: the steps' pages at their own costs
+            mem_node, medium, factor = self._memmap_home(t, eff.lo)
+            total = sum(
+                (s.hi - s.lo) * sum(prof.page_ns(op.cost) for op in s.work.ops) for s in eff.steps
+            )
+            job.kind = str(eff.steps[0].work.kind) if eff.steps else "other"
+            job.amount = float(max(eff.nr_pages, 0))
+            job.unit_ns = total * factor / max(sum(s.hi - s.lo for s in eff.steps), 1)
+            job.medium, job.bytes_per_unit = (mem_node, medium), STRUCT_PAGE_BYTES
+            job.pfns, job.mem_node = (eff.lo, eff.hi), mem_node
+            job.detail = eff.steps[0].work.fn if eff.steps else ""
         elif isinstance(eff, fx.PopulateMemmap):
-            sections = (eff.hi - eff.lo) // PAGES_PER_SECTION
+            # per section's worth of memmap: a sub-section add is charged its share
+            sections = (eff.hi - eff.lo) / PAGES_PER_SECTION
             job.kind = "section add"
-            job.amount = float(sections)
+            job.amount = sections
             job.unit_ns = prof.fixed("section_add")
             job.pfns, job.mem_node = (eff.lo, eff.hi), eff.backing.nid
-            job.detail = f"{sections} sections"
+            job.detail = f"{sections:g} sections"
         elif isinstance(eff, fx.PgmapIndexInsert):
             job.amount = prof.fixed("index_entry") * max(eff.entries, 1)
         elif isinstance(eff, fx.Step):

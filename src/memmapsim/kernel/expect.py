@@ -14,11 +14,14 @@ For a device whose section-aligned span is ``[A, B)`` and whose namespace (``res
 - ``padding_before`` / ``padding_after``: pfns of the aligned span outside ``res``
   (``padding_before`` only without an altmap; with one it is inside the reserve).
 
-Before v5.3 two devices can share a section; a pfn inside another device's ``res``
-belongs to that device, so a class is clipped to the pfns no other device owns.
+Before v5.3 the add covers whole sections and two devices can share one; a pfn inside
+another device's ``res`` belongs to that device, so a class is clipped to the pfns no other
+device owns. Since v5.3 (sub-section hotplug) the add covers each range exactly: there is
+no padding and no section tail, and the data class runs from the altmap's end to the
+range's end.
 
 Init passes per class (spec §4.1, §4.4; ``era A`` is v4.18-v4.19 and the 2018 series
-before the deferral, ``era B`` is 966cf44f637e's deferral, v4.20):
+before the deferral, ``era B`` is 966cf44f637e's deferral, v4.20 onwards):
 
 =====================  ======  ======
 class                  era A   era B
@@ -53,8 +56,23 @@ def aligned_span(cfg: PgmapConfig) -> tuple[int, int]:
     return SECTION_ALIGN_DOWN(cfg.res_start >> PAGE_SHIFT), SECTION_ALIGN_UP(cfg.pfn_end())
 
 
+def range_pfns(cfg: PgmapConfig, i: int = 0) -> tuple[int, int]:
+    """The pfns of range ``i`` (``res`` before v5.10)."""
+    rng = cfg.ranges[i]
+    return rng.start >> PAGE_SHIFT, (rng.end + 1) >> PAGE_SHIFT
+
+
 def res_pfns(cfg: PgmapConfig) -> tuple[int, int]:
-    return cfg.res_start >> PAGE_SHIFT, cfg.pfn_end()
+    return range_pfns(cfg, 0)
+
+
+def add_spans(k: Kernel, cfg: PgmapConfig) -> tuple[tuple[int, int], ...]:
+    """The pfns the add initializes: the section-aligned span of ``res`` before v5.3, each
+    range exactly since (only the first range before v5.10's multi-range pgmaps)."""
+    if not k.p.subsections:
+        return (aligned_span(cfg),)
+    count = len(cfg.ranges) if k.p.pagemap_ranges else 1
+    return tuple(range_pfns(cfg, i) for i in range(count))
 
 
 PASSES = {
@@ -77,54 +95,72 @@ def max_passes(k: Kernel, key: str) -> int:
     return PASSES[key][int(deferred)] + int(tail)
 
 
-def pfn_classes(k: Kernel, cfg: PgmapConfig, others: list[tuple[int, int]]) -> list[PfnClass]:
-    """The non-empty classes of a device, in pfn order; ``others`` are the res pfn ranges
-    of the other devices, which are not this device's."""
-    span_lo, span_hi = aligned_span(cfg)
+def _raw_classes(k: Kernel, cfg: PgmapConfig) -> list[tuple[str, int, int]]:
     res_lo, res_hi = res_pfns(cfg)
     raw: list[tuple[str, int, int]] = []
+    data_lo = res_lo
     if cfg.altmap is not None:
         base = cfg.altmap.base_pfn
         data_lo = base + cfg.altmap.offset()
-        tail_hi = min(SECTION_ALIGN_UP(data_lo), res_hi)
         raw += [
             ("altmap_reserve", base, base + cfg.altmap.reserve),
             ("altmap_free", base + cfg.altmap.reserve, data_lo),
-            ("data_section_tail", data_lo, tail_hi),
-            ("data", tail_hi, res_hi),
         ]
+    if k.p.subsections:
+        raw.append(("data", data_lo, res_hi))
+        count = len(cfg.ranges) if k.p.pagemap_ranges else 1
+        raw += [("data", *range_pfns(cfg, i)) for i in range(1, count)]
+        return raw
+    span_lo, span_hi = aligned_span(cfg)
+    if cfg.altmap is not None:
+        tail_hi = min(SECTION_ALIGN_UP(data_lo), res_hi)
+        raw += [("data_section_tail", data_lo, tail_hi), ("data", tail_hi, res_hi)]
     else:
         raw += [("padding_before", span_lo, res_lo), ("data", res_lo, res_hi)]
     raw.append(("padding_after", res_hi, span_hi))
-    out = []
-    for key, lo, hi in raw:
-        ranges = subtract(lo, hi, others)
-        if ranges:
-            out.append(PfnClass(key, CLASS_LABELS[key], ranges, max_passes(k, key)))
-    return out
+    return raw
 
 
-def release_puts(cfg: PgmapConfig) -> int:
-    """devm_memremap_pages_release puts one page (one pgmap ref) per pfn of
-    for_each_device_pfn (none if pfn_first >= pfn_end); hmm_devmem_release (v4.18-v4.20)
-    puts none."""
-    if not cfg.release_puts_pages:
+def pfn_classes(k: Kernel, cfg: PgmapConfig, others: list[tuple[int, int]]) -> list[PfnClass]:
+    """The non-empty classes of a device, in pfn order; ``others`` are the range pfns of the
+    other devices, which are not this device's."""
+    ranges_by_key: dict[str, list[tuple[int, int]]] = {}
+    for key, lo, hi in _raw_classes(k, cfg):
+        ranges_by_key.setdefault(key, []).extend(subtract(lo, hi, others))
+    return [
+        PfnClass(key, CLASS_LABELS[key], tuple(ranges), max_passes(k, key))
+        for key, ranges in ranges_by_key.items()
+        if ranges
+    ]
+
+
+def release_puts(k: Kernel, cfg: PgmapConfig) -> int:
+    """The pgmap references the release puts: one per pfn of ``for_each_device_pfn`` (none
+    if ``pfn_first >= pfn_end``), per range since v5.10, one per compound page since v5.17;
+    none from hmm_devmem_release (v4.18-v4.20), nor since v6.1 for the types whose pages
+    take none at add."""
+    if not cfg.release_puts_pages or cfg.type.name in k.p.ref_skip_types:
         return 0
-    return max(0, cfg.pfn_end() - cfg.pfn_first())
+    count = len(cfg.ranges) if k.p.pagemap_ranges else 1
+    shift = cfg.vmemmap_shift if k.p.compound_devmaps else 0
+    return sum(max(0, cfg.pfn_end(i) - cfg.pfn_first(i)) >> shift for i in range(count))
 
 
 def expectations(k: Kernel, pgmap: DevPagemap, all_pgmaps: list[DevPagemap]) -> DeviceExpectations:
     cfg = pgmap.cfg
-    others = [res_pfns(p.cfg) for p in all_pgmaps if p.id != pgmap.id]
+    others = [range_pfns(p.cfg, i) for p in all_pgmaps if p.id != pgmap.id
+              for i in range(len(p.cfg.ranges))]  # fmt: skip
     res_lo, res_hi = res_pfns(cfg)
     if cfg.altmap is not None:
         res_lo = max(res_lo, cfg.altmap.base_pfn + cfg.altmap.reserve)
-    span = aligned_span(cfg)
+    spans = add_spans(k, cfg)
+    span = (spans[0][0], spans[-1][1])
+    span_pages = tuple(r for lo, hi in spans for r in subtract(lo, hi, others))
     return DeviceExpectations(
         pgmap.id,
         span,
         tuple(pfn_classes(k, cfg, others)),
         (res_lo, max(res_lo, res_hi)),
-        subtract(*span, others),
-        release_puts(cfg),
+        span_pages,
+        release_puts(k, cfg),
     )

@@ -23,6 +23,8 @@ from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
 
 if TYPE_CHECKING:
     from memmapsim.effects import Gen, ThreadSpec
+    from memmapsim.kernel.device import KDevice
+    from memmapsim.model.pgmap import Pgmap
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Params:
     conflict_probes: bool = False
     """devm_memremap_pages probes get_dev_pagemap at both ends of the aligned range and
     refuses with "Conflicting mapping in same section" (Dave Jiang, v4.18-rc7)."""
-    pfn_trim: Literal["system-ram", "regions"] = "system-ram"
+    pfn_trim: Literal["system-ram", "regions", "none"] = "system-ram"
     """How nd_pfn_init trims a namespace whose sections collide: with System RAM only
     (v4.18), or also with other nvdimm regions (trim_pfn_device + nd_region_conflict,
     "libnvdimm, pfn: Pad pfn namespaces relative to other regions", v4.20)."""
@@ -59,6 +61,89 @@ class Params:
     section_tail_init: bool = False
     """memmap_init_zone ends by initializing pfns up to the section end (2830bf6f05fb,
     v4.20; reverted by 4aa9fc2a435a during v5.0-rc)."""
+    memremap_kill: bool = False
+    """v5.0 "mm, devm_memremap_pages: fix shutdown handling": the error paths and the
+    release call ``pgmap->kill`` first; ``devm_add_action_or_reset``."""
+    memremap_private: bool = False
+    """69324b8f4833 (v5.0): devm_memremap_pages adds DEVICE_PRIVATE with ``add_pages`` (no
+    direct map) and refuses any System RAM in the range; the release removes it with
+    ``__remove_pages``; HMM's own hotplug code goes."""
+    memremap_cleanup: bool = False
+    """v5.2: ``pgmap->cleanup``; a conflict-probe hit goes to err_array (kill + cleanup)."""
+    init_empty_zone_locked: bool = False
+    """v5.0: move_pfn_range_to_zone calls init_currently_empty_zone inside the resize
+    locks."""
+    resize_locks: bool = True
+    """move_pfn_range_to_zone grows the spans under pgdat_resize_lock + the zone span
+    seqlock; gone between v5.12 and v5.15 (docs/kernel-notes/zone-device-late.md §3.4)."""
+    init_message: Literal["dev", "func"] = "dev"
+    """memmap_init_zone_device's line: ``"%s initialised, %lu pages in %ums"`` with
+    ``dev_name(pgmap->dev)`` (v4.20-v5.3), ``"%s initialised %lu pages in %ums"`` with
+    ``__func__`` (v5.4+)."""
+    init_message_debug: bool = False
+    """v6.4 "mm: Be less noisy during memory hotplug": that line is ``pr_debug``."""
+    subsections: bool = False
+    """v5.3 sub-section hotplug: 2 MiB granularity, ``sparse_add_section`` /
+    ``section_activate`` (kzalloc'ed usage), exact ``res`` spans, probes on the res ends."""
+    misaligned_message_fixed: bool = False
+    """v6.6: "Misaligned %s start: %#lx end: %#lx" loses the stray ``#``."""
+    conflict_warn_dev: bool = True
+    """The conflict probes' message is ``dev_WARN`` (device prefix) until v5.3, ``WARN``
+    from v5.4."""
+    pagemap_ranges: bool = False
+    """v5.10 multi-range pgmaps: ``memremap_pages`` → ``pagemap_range`` per range."""
+    taint_zone_device: bool = False
+    """v5.12: SECTION_TAINT_ZONE_DEVICE on the sections of an unaligned range end."""
+    shrink_zone_device: bool = True
+    """Up to v5.3 removing ZONE_DEVICE memory shrinks the zone and node spans, reading
+    struct pages; v5.4 leaves ZONE_DEVICE spans alone."""
+    arch_remove_reads_zone: bool = True
+    """x86 arch_remove_memory reads the zone from the first data page (until v5.7)."""
+    unmap_reads_first_data_page: bool = False
+    """77e080e7680e (v5.4): the teardown reads nid/zone from ``pfn_first`` (a data page),
+    not from ``res.start`` (with an altmap, a reserve pfn never initialized)."""
+    remove_repoison: bool = False
+    """v5.7: remove_pfn_range_from_zone poisons the memmap before it is freed."""
+    compound_devmaps: bool = False
+    """c4386bd8ee3a (v5.17): ``pgmap->vmemmap_shift``; one pgmap reference per compound page."""
+    bulk_ref_put: bool = False
+    """v5.18: the teardown puts the pgmap references with one ``percpu_ref_put_many``."""
+    vmemmap_dedup: Literal["none", "compound", "reserve-nr"] = "none"
+    """Compound devmaps without an altmap share tail struct pages: v5.19 for any compound
+    page (``vmemmap_can_optimize`` in v6.3), v6.6 only above VMEMMAP_RESERVE_NR vmemmap
+    pages."""
+    ref_skip_types: frozenset[str] = frozenset()
+    """v6.1: types whose pages take no pgmap reference at add (DEVICE_PRIVATE, COHERENT)."""
+    device_kinds: frozenset[str] = frozenset({"fsdax", "devdax", "device-private"})
+    """The ZONE_DEVICE kinds this kernel can create (p2pdma from v4.20, device-coherent
+    from v6.1 here)."""
+    nd_label_reserve: bool = True
+    """device-dax pfn blocks reserve 128 KiB for labels; removed in v5.1."""
+    nd_subsection_layout: bool = False
+    """v5.3 pfn_devs.c: no trimming, the altmap based at the 2 MiB subsection, npfns not
+    rounded to sections, info block v1.3."""
+    nd_start_aligned: bool = False
+    """v5.10: a pfn namespace whose start is not 2 MiB aligned is refused."""
+    nd_trim_end_double_adjust: bool = True
+    """v4.20-v5.0 trim_pfn_device passes ``size + adjust`` with ``size`` already including the
+    end pad; v5.1 passes ``size``."""
+    nd_refuse_counts_end_trunc: bool = False
+    """v6.6: nd_pfn_init refuses when ``offset >= size - end_trunc`` (was ``size``)."""
+    nd_struct_page_size: int = 64
+    """MAX_STRUCT_PAGE_SIZE the pfn block reserves per pfn: 128 in v6.1.0, 64 otherwise."""
+    devdax_bus: bool = False
+    """v5.1: device-dax maps its pages in ``dev_dax_probe`` on the dax bus."""
+    devdax_type: str = "UNSET"
+    """The pgmap type device-dax sets: none (0) until v5.2, MEMORY_DEVICE_DEVDAX in v5.3,
+    MEMORY_DEVICE_GENERIC from v5.10."""
+    devdax_vmemmap_shift: bool = False
+    """v5.17: device-dax sets ``vmemmap_shift`` from its alignment."""
+    dax_region_rwsem: bool = False
+    """v6.12: device-dax instances are created — and map their pages — under the global
+    ``dax_region_rwsem``, one at a time system-wide."""
+    hmm: Literal["hmm-devmem", "memremap", "driver"] = "hmm-devmem"
+    """Device-private memory: HMM's own hotplug (v4.18-v4.20), hmm_devmem_add over
+    devm_memremap_pages (v5.0-v5.2), the driver's own pgmap (v5.3+)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +152,16 @@ class Paths:
 
     nd_device_register: Callable[[Kernel, ThreadSpec, int], Gen[None]]
     """How libnvdimm queues a device's registration and probe (drivers/nvdimm/bus.c)."""
+    devm_memremap_pages: Callable[[Kernel, KDevice, Pgmap], Gen[int]]
+    """kernel/memremap.c (v4.18-v5.2) or mm/memremap.c (v5.3+)."""
+    memremap_pages: Callable[[Kernel, KDevice, Pgmap], Gen[int]]
+    """The body of mm/memremap.c's devm_memremap_pages (v5.3+)."""
+    memunmap_pages: Callable[[Kernel, KDevice, Pgmap], Gen[None]]
+    """The teardown: devm_memremap_pages_release (v4.18-v5.3), memunmap_pages (v5.4+)."""
+    memmap_init_zone_device: Callable[[Kernel, int, int, int, Pgmap], Gen[None]]
+    """mm/page_alloc.c (v4.20-v5.16) or the compound form (v5.17+)."""
+    add_pages_impl: Callable[..., Gen[int]]
+    """``__add_pages``: whole sections (v4.18-v5.2) or sub-sections (v5.3+)."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -1,5 +1,4 @@
-"""drivers/nvdimm and drivers/dax: namespace layout and the probes that reach
-devm_memremap_pages (v4.18-v4.20), plus HMM's ``hmm_devmem_add`` for device-private.
+"""drivers/nvdimm: the pfn-device layout, the fsdax probe and device registration.
 
 Layout (drivers/nvdimm/pfn_devs.c; read in the v4.18.0 and v4.20.0 trees, see
 docs/spec-corrections.md):
@@ -38,9 +37,7 @@ from memmapsim.effects import (
 )
 from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import EBUSY, EINVAL, ENODEV, ENXIO
-from memmapsim.kernel.hmm import hmm_devmem_pages_create
 from memmapsim.kernel.kernel import Kernel
-from memmapsim.kernel.memremap import devm_memremap_pages
 from memmapsim.model.pgmap import AltmapConfig, MemoryType, Pgmap, PgmapConfig, PhysRange
 from memmapsim.model.resource import SYSTEM_RAM, Region
 from memmapsim.units import (
@@ -48,9 +45,10 @@ from memmapsim.units import (
     ALIGN_DOWN,
     IS_ALIGNED,
     PAGE_SIZE,
+    PAGES_PER_SECTION,
+    PAGES_PER_SUBSECTION,
     PHYS_PFN,
     PMD_SIZE,
-    SECTION_ALIGN_DOWN,
     SECTION_ALIGN_UP,
     SECTION_SIZE,
     STRUCT_PAGE_SIZE,
@@ -64,7 +62,7 @@ ND_MIN_NAMESPACE_SIZE = PAGE_SIZE
 """nvdimm_namespace_common_probe() refuses a smaller namespace (include/uapi/linux/ndctl.h
 in v4.18.0, include/linux/ndctl.h in v4.20.0)."""
 
-DeviceKind = Literal["fsdax", "devdax", "device-private"]
+DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma"]
 
 
 @dataclass(frozen=True)
@@ -97,12 +95,16 @@ class Namespace:
 
     @property
     def device(self) -> KDevice:
-        """The device devm_memremap_pages is called for: pfnN.0 (fsdax), daxN.0 (devdax)."""
+        """The device the driver probes: pfnN.0 (fsdax, nd_pmem), daxN.0 (devdax, the nd_dax
+        device bound to dax_pmem), the PCI device of a p2pdma BAR (nvme), the GPU of
+        device-private or device-coherent memory (named after the scenario's device)."""
         if self.kind == "fsdax":
             return KDevice(f"pfn{self.index}.0", "nd_pmem", self.nid)
         if self.kind == "devdax":
             return KDevice(f"dax{self.index}.0", "dax_pmem", self.nid)
-        return KDevice(self.label, "hmm", self.nid)
+        if self.kind == "p2pdma":
+            return KDevice(f"0000:{self.index + 1:02x}:00.0", "nvme", self.nid)
+        return KDevice(self.label, "hmm" if self.kind == "device-private" else "amdgpu", self.nid)
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,11 @@ def trim_pfn_device(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[
     adjust = ALIGN(end, SECTION_SIZE) - end
     span = size + adjust
     r = yield RegionIntersects(start, span, SYSTEM_RAM)
+    probe = span + adjust if k.p.nd_trim_end_double_adjust else span
     if (
         r == Region.REGION_MIXED
         or not IS_ALIGNED(end, ns.align)
-        or nd_region_conflict(bus, ns.region, start, span + adjust)
+        or nd_region_conflict(bus, ns.region, start, probe)
     ):
         end_trunc = end - phys_pmem_align_down(end, ns.align)
     return start_pad, end_trunc
@@ -180,7 +183,11 @@ def trim_pfn_device(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[
 
 def nd_pfn_init(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...] = ()) -> Gen[PfnSb | int]:
     """``nd_pfn_init``: what ``ndctl create-namespace`` writes into the info block
-    (``bus`` is every nvdimm region, for v4.20's region-conflict trimming)."""
+    (``bus`` is every nvdimm region, for v4.20's region-conflict trimming). v5.3 lays the
+    namespace out on 2 MiB subsections instead (:func:`nd_pfn_init_subsection`)."""
+    if k.p.nd_subsection_layout:
+        sb: PfnSb | int = yield from nd_pfn_init_subsection(k, ns)
+        return sb
     dev = ns.device
     start_pad, end_trunc = yield from trim_pfn_device(k, ns, bus)
     if start_pad + end_trunc:
@@ -191,7 +198,7 @@ def nd_pfn_init(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...] = ()) -> Gen
     start = ns.start + start_pad
     size = ns.size
     npfns = SECTION_ALIGN_UP(max(size - start_pad - end_trunc - SZ_8K, 0) // PAGE_SIZE)
-    label = SZ_128K if ns.kind == "devdax" else 0
+    label = SZ_128K if ns.kind == "devdax" and k.p.nd_label_reserve else 0
     if ns.memmap == "device":
         # "The altmap should be padded out to the block size used when populating the
         # vmemmap. This *should* be equal to PMD_SIZE for most architectures."
@@ -207,14 +214,45 @@ def nd_pfn_init(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...] = ()) -> Gen
     return PfnSb(mode, offset, npfns, start_pad, end_trunc, ns.align)
 
 
-def nvdimm_setup_pfn(ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str) -> PgmapConfig:
-    """``__nvdimm_setup_pfn(nd_pfn, pgmap)``: the pgmap's ``res`` and altmap."""
+def nd_pfn_init_subsection(k: Kernel, ns: Namespace) -> Gen[PfnSb | int]:
+    """``nd_pfn_init`` from v5.3 (docs/kernel-notes/drivers.md §1.5-§1.10): no trimming and
+    no start padding; ``align = max(nd_pfn->align, 2 MiB)``; the end truncated to it;
+    ``npfns = PHYS_PFN(size - 8K)``; the PMEM data offset ``ALIGN(start + 8K +
+    MAX_STRUCT_PAGE_SIZE * npfns, align)`` (128 bytes a pfn in v6.1.0, 64 otherwise); v5.10
+    refuses a start not aligned to ``memremap_compat_align()`` (2 MiB)."""
+    dev = ns.device
+    start, size = ns.start, ns.size
+    if k.p.nd_start_aligned and not IS_ALIGNED(start, PMD_SIZE):
+        msg = f"{ns.ns_name}: start {start:#018x} misaligned to {PMD_SIZE:#x}"
+        yield Printk("err", dev.fmt(msg))
+        return -EINVAL
+    align = max(ns.align, PMD_SIZE)
+    end_trunc = start + size - ALIGN_DOWN(start + size, align)
+    npfns = max(size - SZ_8K, 0) // PAGE_SIZE
+    if ns.memmap == "device":
+        offset = ALIGN(start + SZ_8K + k.p.nd_struct_page_size * npfns, align) - start
+    else:
+        offset = ALIGN(start + SZ_8K, align) - start
+    if offset >= size - (end_trunc if k.p.nd_refuse_counts_end_trunc else 0):
+        yield Printk("err", dev.fmt(f"{ns.ns_name} unable to satisfy requested alignment"))
+        return -ENXIO
+    npfns = (size - offset - end_trunc) // PAGE_SIZE
+    mode: Literal["pmem", "ram"] = "pmem" if ns.memmap == "device" else "ram"
+    return PfnSb(mode, offset, npfns, 0, end_trunc, ns.align)
+
+
+def nvdimm_setup_pfn(
+    ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str, subsection: bool = False
+) -> PgmapConfig:
+    """``__nvdimm_setup_pfn(nd_pfn, pgmap)``: the pgmap's ``res`` and altmap; the altmap's
+    base is the section (v5.3: the 2 MiB subsection) holding the start."""
     base = ns.start + sb.start_pad
     res_start = base
     res_end = ns.start + ns.size - 1 - sb.end_trunc
     altmap = None
     if sb.mode == "pmem":
-        base_pfn = SECTION_ALIGN_DOWN(PHYS_PFN(base))
+        unit = PAGES_PER_SUBSECTION if subsection else PAGES_PER_SECTION
+        base_pfn = ALIGN_DOWN(PHYS_PFN(base), unit)
         altmap = AltmapConfig(
             base_pfn=base_pfn,
             reserve=PHYS_PFN(SZ_8K) + (PHYS_PFN(base) - base_pfn),
@@ -223,15 +261,16 @@ def nvdimm_setup_pfn(ns: Namespace, sb: PfnSb, mtype: MemoryType, ref: str) -> P
     return PgmapConfig(ns.device.name, mtype, (PhysRange(res_start, res_end),), ref, altmap)
 
 
-def _npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
-    """``__nvdimm_setup_pfn``'s "number of pfns truncated" check (PMEM mode)."""
+def npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
+    """``__nvdimm_setup_pfn``'s "number of pfns truncated" check (PMEM mode; with v5.3's
+    layout it cannot fire for a block it wrote)."""
     npfns = SECTION_ALIGN_UP((cfg.res_size - sb.dataoff) // PAGE_SIZE)
     if sb.npfns > npfns:
         msg = f"number of pfns truncated from {sb.npfns} to {npfns}"
         yield Printk("info", ns.device.fmt(msg))
 
 
-def _pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[PfnSb | int]:
+def pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[PfnSb | int]:
     """What both pmem drivers start from: ``nvdimm_namespace_common_probe``'s size check
     (a dev_dbg on the namespace, which no driver is bound to: the "nd" bus prefix), then
     the pfn info block (``nd_pfn_init``)."""
@@ -252,14 +291,15 @@ def nd_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[in
     ``nvdimm_setup_pfn`` fills the pgmap, ``devm_request_mem_region`` claims the namespace,
     the block queue's ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax``
     sets MEMORY_DEVICE_FS_DAX, then ``devm_memremap_pages(dev, &pmem->pgmap)``."""
-    sb = yield from _pfn_info_block(k, ns, bus)
+    sb = yield from pfn_info_block(k, ns, bus)
     if isinstance(sb, int):
         return sb
     dev = ns.device
     if sb.mode == "ram" and sb.dataoff < SZ_8K:
         return -EINVAL
-    cfg = nvdimm_setup_pfn(ns, sb, MemoryType.MEMORY_DEVICE_FS_DAX, "q_usage_counter")
-    yield from _npfns_check(ns, sb, cfg)
+    fsdax = MemoryType.MEMORY_DEVICE_FS_DAX
+    cfg = nvdimm_setup_pfn(ns, sb, fsdax, "q_usage_counter", k.p.nd_subsection_layout)
+    yield from npfns_check(ns, sb, cfg)
     ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
     if not ok:
         region = resource_str_R(ns.start, ns.start + ns.size - 1)
@@ -267,52 +307,11 @@ def nd_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[in
         return -EBUSY
     yield Step("blk_alloc_queue_node", f"node {ns.nid}")
     pgmap_id = yield NewPgmap(cfg, ns.nid)
-    ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
+    ret: int = yield from k.paths.devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
     if ret:
         return ret
     yield Step("devm_add_action_or_reset", "pmem_freeze_queue")
     return 0
-
-
-def dax_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
-    """devdax: ``dax_pmem_probe`` (drivers/dax/pmem.c, v4.18-v4.20): ``nvdimm_setup_pfn``,
-    then claim the namespace ("could not reserve region %pR"), a percpu_ref of its own,
-    then ``devm_memremap_pages``; the pgmap type is left 0."""
-    sb = yield from _pfn_info_block(k, ns, bus)
-    if isinstance(sb, int):
-        return sb
-    dev = ns.device
-    cfg = nvdimm_setup_pfn(ns, sb, MemoryType.UNSET, "dax_pmem->ref")
-    yield from _npfns_check(ns, sb, cfg)
-    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
-    if not ok:
-        region = resource_str_R(ns.start, ns.start + ns.size - 1)
-        yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
-        return -EBUSY
-    pgmap_id = yield NewPgmap(cfg, ns.nid)
-    ret: int = yield from devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))
-    return ret
-
-
-def hmm_devmem_add(k: Kernel, ns: Namespace) -> Gen[int]:
-    """device-private: ``hmm_devmem_add`` with the physical range the driver was given
-    (the kernel picks a free range top-down; the scenario names it instead)."""
-    dev = ns.device
-    if ns.size == 0:
-        return -EINVAL
-    ok = yield RequestMemRegion(ns.start, ns.size, dev.name)
-    if not ok:
-        return -EBUSY
-    cfg = PgmapConfig(
-        dev.name,
-        MemoryType.MEMORY_DEVICE_PRIVATE,
-        (PhysRange(ns.start, ns.start + ns.size - 1),),
-        "devmem->ref",
-        release_puts_pages=False,
-    )
-    pgmap_id = yield NewPgmap(cfg, ns.nid)
-    ret: int = yield from hmm_devmem_pages_create(k, dev, Pgmap(pgmap_id, cfg))
-    return ret
 
 
 def nd_device_register_any_node(k: Kernel, probe: ThreadSpec, nid: int) -> Gen[None]:

@@ -219,5 +219,15 @@ def memmap_init_zone_device(
     )
     yield InitPages(start_pfn, end_pfn, work)
     now = yield Jiffies()
-    ms = k.jiffies_to_msecs(now - start)
-    yield Printk("info", f"{pgmap.cfg.dev_name} initialised, {size} pages in {ms}ms")
+    yield init_message(k, pgmap, size, k.jiffies_to_msecs(now - start))
+
+
+def init_message(k: Kernel, pgmap: Pgmap, nr_pages: int, ms: int) -> Printk:
+    """The line memmap_init_zone_device prints: v4.20-v5.3 ``pr_info("%s initialised, %lu
+    pages in %ums\n", dev_name(pgmap->dev), ...)``; v5.4 (``pgmap->dev`` gone)
+    ``pr_info("%s initialised %lu pages in %ums\n", __func__, ...)``; v6.4 the same at
+    ``pr_debug`` ("mm: Be less noisy during memory hotplug")."""
+    if k.p.init_message == "dev":
+        return Printk("info", f"{pgmap.cfg.dev_name} initialised, {nr_pages} pages in {ms}ms")
+    text = f"memmap_init_zone_device initialised {nr_pages} pages in {ms}ms"
+    return Printk("debug" if k.p.init_message_debug else "info", text)

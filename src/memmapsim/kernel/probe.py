@@ -4,7 +4,7 @@ The root is the boot-time thread that runs the initcalls (``kernel_init``): it r
 each nvdimm namespace's pfn/dax device with the libnvdimm bus, which queues registration
 — and with it the synchronous driver probe — on the async domain ``nd_async_domain``
 (on which node is a version's choice: :attr:`Paths.nd_device_register`), and it lets each
-GPU driver probe its device-private memory in PCI probe context (``pci_call_probe`` runs
+PCI driver (GPU, NVMe CMB) probe its device memory in PCI probe context (``pci_call_probe`` runs
 the probe with ``work_on_cpu`` on a CPU of the device's node, in every version modelled).
 Then it waits for all of them (``nd_synchronize``).
 """
@@ -14,19 +14,19 @@ from __future__ import annotations
 from functools import partial
 
 from memmapsim.effects import AsyncSynchronize, Gen, Join, Printk, Spawn, ThreadSpec
+from memmapsim.kernel.dax import dax_pmem_probe
 from memmapsim.kernel.errno import ENODEV, ENXIO
+from memmapsim.kernel.gpu import device_memory_probe
 from memmapsim.kernel.kernel import Kernel
-from memmapsim.kernel.nvdimm import (
-    ND_ASYNC_DOMAIN,
-    Namespace,
-    NdRegion,
-    dax_pmem_probe,
-    hmm_devmem_add,
-    nd_pmem_probe,
-)
+from memmapsim.kernel.nvdimm import ND_ASYNC_DOMAIN, Namespace, NdRegion, nd_pmem_probe
+from memmapsim.kernel.p2pdma import pci_p2pdma_add_resource
 
 ROOT = "kernel_init"
 """The name of the root thread."""
+
+NVDIMM_KINDS = ("fsdax", "devdax")
+"""Device kinds on the libnvdimm bus; the others (GPU memory, PCI BARs) are probed from
+PCI probe context on a CPU of their node."""
 
 
 def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
@@ -37,8 +37,10 @@ def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int
         ret = yield from nd_pmem_probe(k, ns, bus)
     elif ns.kind == "devdax":
         ret = yield from dax_pmem_probe(k, ns, bus)
+    elif ns.kind == "p2pdma":
+        ret = yield from pci_p2pdma_add_resource(k, ns)
     else:
-        ret = yield from hmm_devmem_add(k, ns)
+        ret = yield from device_memory_probe(k, ns)
     if ret in (-ENODEV, -ENXIO):
         yield Printk("debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}")
     elif ret:
@@ -58,7 +60,7 @@ def probe_devices(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) ->
     spawned = []
     for ns in nss:
         spec = probe_thread(k, ns, bus)
-        if ns.kind == "device-private":
+        if ns.kind not in NVDIMM_KINDS:
             tid = yield Spawn(spec, ns.nid)
             spawned.append(tid)
         else:

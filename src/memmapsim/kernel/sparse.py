@@ -1,21 +1,31 @@
-"""mm/sparse.c, mm/sparse-vmemmap.c and x86's vmemmap population: adding sections.
+"""mm/sparse.c, mm/sparse-vmemmap.c and x86's vmemmap population: adding and removing
+sections (docs/kernel-notes/zone-device-early.md §1.6-1.7, §7.6-7.7; zone-device-late.md
+§1.5, §5A, §9.3).
 
-v4.18-v5.2 (``sparse_add_one_section``, one whole section at a time): allocate the
-section's memmap — one 2 MiB vmemmap block (a PMD), from the pgmap's altmap if there is one
+v4.18-v5.2, whole sections (``sparse_add_one_section``): allocate the section's memmap — one
+2 MiB vmemmap block (a PMD), from the pgmap's altmap if there is one
 (``altmap_alloc_block_buf``, no fallback: -ENOMEM when it is exhausted) or from the node's
 RAM (``vmemmap_alloc_block_buf``) — then a usemap that ``__kmalloc_section_usemap``
 kmallocs without zeroing, then (CONFIG_DEBUG_VM) poison the memmap with 0xFF
 (``page_init_poison`` since f682a97a0059, v4.20; an unconditional memset before), then
 ``section_mark_present`` and ``sparse_init_one_section`` (SECTION_HAS_MEM_MAP).
 
-The kernel adds one section per call; memmapsim adds a run of sections that are in the same
-state with one set of range effects, which is the same final state and the same order per
-section, at a cost independent of the number of sections.
+v5.3+, sub-sections (``sparse_add_section`` → ``section_activate``): the section's
+``mem_section_usage`` is kzalloc'ed (its pageblock bits read MIGRATE_UNMOVABLE), the
+subsection bits are set *before* any memmap exists, a partial add to an early (boot)
+section reuses the boot memmap, and x86 populates a request smaller than a whole
+section's memmap with 4 KiB pages from RAM, ignoring the altmap. Since v5.19 a compound
+devmap without an altmap shares its tail struct pages (``vmemmap_populate_compound_pages``).
+
+The kernel adds one (sub)section per call; memmapsim adds a run of sections in the same
+state with one set of range effects, which gives the same final state in the same order
+per section, at a cost independent of the number of sections.
 """
 
 from __future__ import annotations
 
 from memmapsim.effects import (
+    DepopulateMemmap,
     Gen,
     InitPages,
     PageOp,
@@ -29,13 +39,28 @@ from memmapsim.effects import (
     WorkKind,
 )
 from memmapsim.kernel.debug import page_init_poisoning
-from memmapsim.kernel.errno import ENOMEM
+from memmapsim.kernel.errno import EEXIST, EINVAL, ENOMEM
 from memmapsim.kernel.kernel import Kernel
-from memmapsim.model.pageblock import STALE_USEMAP
+from memmapsim.model.pageblock import STALE_USEMAP, MigrateType
+from memmapsim.model.periodic import Sharing
 from memmapsim.model.pgmap import AltmapConfig
-from memmapsim.model.section import Medium, MemmapBacking, SectionFlag, SectionState
+from memmapsim.model.section import (
+    ALL_SUBSECTIONS,
+    NO_SECTION,
+    Medium,
+    MemmapBacking,
+    SectionFlag,
+    SectionState,
+)
 from memmapsim.model.structpage import PAGE_POISON_PATTERN, fill
-from memmapsim.units import ALIGN, PAGE_SHIFT, PAGES_PER_SECTION, STRUCT_PAGE_SIZE
+from memmapsim.units import (
+    ALIGN,
+    PAGE_SHIFT,
+    PAGES_PER_SECTION,
+    PAGES_PER_SUBSECTION,
+    STRUCT_PAGE_SIZE,
+    pfn_to_section_nr,
+)
 
 SECTION_MEMMAP_PFNS = PAGES_PER_SECTION * STRUCT_PAGE_SIZE >> PAGE_SHIFT
 """pfns of a section's memmap (512): one 2 MiB vmemmap block, a PMD."""
@@ -44,6 +69,13 @@ SECTION_MEMMAP_PFNS = PAGES_PER_SECTION * STRUCT_PAGE_SIZE >> PAGE_SHIFT
 def page_init_poison_op() -> PageOp:
     """``page_init_poison(memmap, size)``: memset of the struct pages to 0xFF."""
     return PageOp("page_init_poison", "poison", fill(PAGE_POISON_PATTERN))
+
+
+def page_init_poison(k: Kernel, fn: str, lo: int, hi: int) -> Gen[None]:
+    """Poison the struct pages of ``[lo, hi)`` when this kernel and boot poison (CONFIG_DEBUG_VM,
+    and since v4.20 ``vm_debug``)."""
+    if page_init_poisoning(k) and hi > lo:
+        yield InitPages(lo, hi, PageWork(fn, (page_init_poison_op(),), kind=WorkKind.POISON))
 
 
 def altmap_alloc_blocks(
@@ -80,9 +112,9 @@ def memmap_backing(nid: int, altmap: int | None) -> MemmapBacking:
 
 
 def vmemmap_populate(k: Kernel, lo_sec: int, hi_sec: int, nid: int, altmap: int | None) -> Gen[int]:
-    """x86 ``vmemmap_populate`` → ``vmemmap_populate_hugepages`` for the memmaps of sections
-    ``[lo_sec, hi_sec)``: one PMD block per section, from the altmap of pgmap ``altmap`` (no
-    fallback) or node RAM. Returns how many sections got their memmap."""
+    """x86 ``vmemmap_populate`` → ``vmemmap_populate_hugepages`` for the memmaps of whole
+    sections ``[lo_sec, hi_sec)``: one PMD block per section, from the altmap of pgmap
+    ``altmap`` (no fallback) or node RAM. Returns how many sections got their memmap."""
     n = hi_sec - lo_sec
     if altmap is not None:
         cfg, alloc, align = yield ReadAltmap(altmap)
@@ -94,6 +126,7 @@ def vmemmap_populate(k: Kernel, lo_sec: int, hi_sec: int, nid: int, altmap: int 
     return n
 
 
+# --- v4.18-v5.2: whole sections -------------------------------------------------------------
 def sparse_add_one_section(
     k: Kernel, lo_sec: int, hi_sec: int, nid: int, altmap: int | None
 ) -> Gen[int]:
@@ -105,30 +138,160 @@ def sparse_add_one_section(
         lo, hi = lo_sec * PAGES_PER_SECTION, (lo_sec + added) * PAGES_PER_SECTION
         # __kmalloc_section_usemap: kmalloc, not zeroed (the v5.3 usage is kzalloc'ed)
         yield SetPageblocks(lo, hi, STALE_USEMAP)
-        if page_init_poisoning(k):
-            work = PageWork(
-                "sparse_add_one_section", (page_init_poison_op(),), kind=WorkKind.POISON
-            )
-            yield InitPages(lo, hi, work)
+        yield from page_init_poison(k, "sparse_add_one_section", lo, hi)
         flags = SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP
         yield SetSections(lo_sec, lo_sec + added, SectionState(flags, nid))
     return -ENOMEM if added < hi_sec - lo_sec else 0
 
 
-def __add_sections(
+def add_sections_whole(
     k: Kernel, nid: int, start_pfn: int, nr_pages: int, altmap: int | None
 ) -> Gen[int]:
-    """The section loop of ``__add_pages``: ``__add_section`` for each section, which is
-    -EEXIST when ``pfn_valid`` (the section has a memmap) — ignored ("EEXIST is finally
-    dealt with by ioresource collision check") — and otherwise
+    """The section loop of ``__add_pages`` (v4.18-v5.2): ``__add_section`` for each
+    section, which is -EEXIST when ``pfn_valid`` (the section has a memmap) — ignored
+    ("EEXIST is finally dealt with by ioresource collision check") — and otherwise
     ``sparse_add_one_section``; any other error stops the loop."""
-    first = start_pfn // PAGES_PER_SECTION
-    last = (start_pfn + nr_pages - 1) // PAGES_PER_SECTION + 1
+    first = pfn_to_section_nr(start_pfn)
+    last = pfn_to_section_nr(start_pfn + nr_pages - 1) + 1
     runs = yield ReadSections(first, last)
     for lo, hi, sec in runs:
-        if sec.flags & SectionFlag.HAS_MEM_MAP:
+        if sec.valid:
             continue
         err = yield from sparse_add_one_section(k, lo, hi, nid, altmap)
         if err:
             return int(err)
     return 0
+
+
+def sparse_remove_one_section(k: Kernel, lo_sec: int, hi_sec: int, altmap: int | None) -> Gen[None]:
+    """``sparse_remove_one_section`` for each of sections ``[lo_sec, hi_sec)`` (v4.18-v5.2):
+    the section forgets its memmap and usemap, the usemap is freed, the vmemmap is freed
+    (``vmemmap_free``: an altmap block goes back with ``vmem_altmap_free``)."""
+    lo, hi = lo_sec * PAGES_PER_SECTION, hi_sec * PAGES_PER_SECTION
+    yield SetSections(lo_sec, hi_sec, NO_SECTION)
+    yield SetPageblocks(lo, hi, None)
+    yield from vmemmap_free(k, lo, hi, altmap)
+
+
+def vmemmap_free(k: Kernel, lo: int, hi: int, altmap: int | None) -> Gen[None]:
+    """``vmemmap_free`` → x86 ``remove_pagetable``: the memmap of pfns ``[lo, hi)`` goes; each
+    huge block that came from the altmap is given back (``vmem_altmap_free``, which only
+    lowers ``alloc``)."""
+    if altmap is not None:
+        _cfg, alloc, align = yield ReadAltmap(altmap)
+        freed = (hi - lo) * STRUCT_PAGE_SIZE >> PAGE_SHIFT
+        yield SetAltmap(altmap, max(alloc - freed, 0), align)
+    yield DepopulateMemmap(lo, hi)
+
+
+# --- v5.3+: sub-sections -----------------------------------------------------------------------
+def subsection_mask(start_pfn: int, nr_pages: int) -> int:
+    """``subsection_mask_set``: the bits of the 2 MiB subsections ``[start_pfn, +nr_pages)``
+    covers within its section."""
+    first = (start_pfn % PAGES_PER_SECTION) // PAGES_PER_SUBSECTION
+    last = ((start_pfn + nr_pages - 1) % PAGES_PER_SECTION) // PAGES_PER_SUBSECTION
+    return ((1 << (last - first + 1)) - 1) << first
+
+
+def populate_section_memmap(
+    k: Kernel,
+    start_pfn: int,
+    nr_pages: int,
+    nid: int,
+    altmap: int | None,
+    sharing: Sharing | None,
+) -> Gen[int]:
+    """``populate_section_memmap`` → ``__populate_section_memmap`` (v5.3+) for one partial
+    section or a run of whole ones: a request smaller than a whole section's memmap gets
+    4 KiB vmemmap pages from RAM, the altmap ignored (x86 ``vmemmap_populate``, v5.3);
+    whole sections get a 2 MiB block each from the altmap (-ENOMEM when exhausted) or RAM;
+    since v5.19 a compound devmap without an altmap is populated with shared tail pages
+    (``sharing``). Returns the pfns populated (all of them unless the altmap ran out)."""
+    lo, hi = start_pfn, start_pfn + nr_pages
+    if sharing is not None and altmap is None:
+        yield PopulateMemmap(lo, hi, memmap_backing(nid, None), sharing)
+        return nr_pages
+    if nr_pages < PAGES_PER_SECTION:
+        yield PopulateMemmap(lo, hi, memmap_backing(nid, None))
+        return nr_pages
+    sec = pfn_to_section_nr(start_pfn)
+    n = yield from vmemmap_populate(k, sec, sec + nr_pages // PAGES_PER_SECTION, nid, altmap)
+    return int(n) * PAGES_PER_SECTION
+
+
+def sparse_add_section(
+    k: Kernel,
+    nid: int,
+    start_pfn: int,
+    nr_pages: int,
+    altmap: int | None,
+    sharing: Sharing | None,
+) -> Gen[int]:
+    """``sparse_add_section`` → ``section_activate`` (v5.3+) for ``[start_pfn, +nr_pages)``:
+    part of one section, or whole sections that are all in the same state (the kernel calls
+    it once per section; the effects per section are the same). A new usage (kzalloc:
+    pageblocks read MIGRATE_UNMOVABLE); the subsection bits — -EEXIST if any is set
+    already — set *before* the memmap exists; the boot memmap reused for a partial add to
+    an early section, else the memmap populated; then the added struct pages poisoned and
+    the section marked present with a memmap."""
+    lo_sec = pfn_to_section_nr(start_pfn)
+    hi_sec = pfn_to_section_nr(start_pfn + nr_pages - 1) + 1
+    runs = yield ReadSections(lo_sec, hi_sec)
+    if len(runs) != 1:
+        raise ValueError("sparse_add_section over sections in different states")
+    state = runs[0][2]
+    mask = ALL_SUBSECTIONS if hi_sec - lo_sec > 1 else subsection_mask(start_pfn, nr_pages)
+    if not mask:
+        return -EINVAL
+    if state.subsection_map & mask:
+        return -EEXIST
+    if not state.usage:
+        lo, hi = lo_sec * PAGES_PER_SECTION, hi_sec * PAGES_PER_SECTION
+        yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_UNMOVABLE))
+    active = SectionState(state.flags, state.nid, state.subsection_map | mask, True)
+    yield SetSections(lo_sec, hi_sec, active)
+    done = nr_pages
+    if not (nr_pages < PAGES_PER_SECTION and state.early):
+        done = yield from populate_section_memmap(k, start_pfn, nr_pages, nid, altmap, sharing)
+    end = start_pfn + done
+    yield from page_init_poison(k, "sparse_add_section", start_pfn, end)
+    flags = active.flags | SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP
+    if done:
+        added_hi = pfn_to_section_nr(end - 1) + 1
+        yield SetSections(lo_sec, added_hi, SectionState(flags, nid, active.subsection_map, True))
+    if done < nr_pages:
+        # section_deactivate of the section that could not be populated
+        failed = pfn_to_section_nr(end)
+        yield SetSections(failed, hi_sec, state)
+        return -ENOMEM
+    return 0
+
+
+def section_deactivate(k: Kernel, start_pfn: int, nr_pages: int, altmap: int | None) -> Gen[None]:
+    """``section_deactivate`` (v5.3+): clear the subsection bits; when none are left the
+    usage is freed (kfree before SECTION_HAS_MEM_MAP is cleared up to v6.11, kfree_rcu after
+    it from v6.12) and the memmap of the range goes."""
+    sec = pfn_to_section_nr(start_pfn)
+    ((_lo, _hi, state),) = yield ReadSections(sec, sec + 1)
+    left = state.subsection_map & ~subsection_mask(start_pfn, nr_pages)
+    if left:
+        yield SetSections(sec, sec + 1, SectionState(state.flags, state.nid, left, True))
+    else:
+        yield SetSections(sec, sec + 1, NO_SECTION)
+        base = sec * PAGES_PER_SECTION
+        yield SetPageblocks(base, base + PAGES_PER_SECTION, None)
+    if not state.early:
+        whole = nr_pages >= PAGES_PER_SECTION
+        yield from vmemmap_free(k, start_pfn, start_pfn + nr_pages, altmap if whole else None)
+
+
+# --- boot sections --------------------------------------------------------------------------------
+def boot_section_state(k: Kernel, nid: int, first_pfn: int, end_pfn: int) -> SectionState:
+    """The state ``sparse_init`` leaves a boot section in, for present pfns ``[first_pfn,
+    end_pfn)`` of it: present, with a memmap, online; since v5.3 also SECTION_IS_EARLY with
+    the subsection bits of the present memory."""
+    flags = SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP | SectionFlag.IS_ONLINE
+    if not k.p.subsections:
+        return SectionState(flags, nid)
+    mask = subsection_mask(first_pfn, end_pfn - first_pfn)
+    return SectionState(flags | SectionFlag.IS_EARLY, nid, mask & ALL_SUBSECTIONS, True)

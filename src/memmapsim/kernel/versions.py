@@ -13,12 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from memmapsim.kernel import memremap, mm_memremap
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
+from memmapsim.kernel.memory_hotplug import add_pages_by_section, add_pages_by_subsection
 from memmapsim.kernel.nvdimm import nd_device_register_any_node, nd_device_register_node_local
+from memmapsim.kernel.page_alloc import memmap_init_zone_device
 from memmapsim.model.pageflags import PAGEFLAGS_V4_20
 
-BASELINE_PATHS = Paths(nd_device_register=nd_device_register_any_node)
+BASELINE_PATHS = Paths(
+    nd_device_register=nd_device_register_any_node,
+    devm_memremap_pages=memremap.devm_memremap_pages,
+    memremap_pages=mm_memremap.memremap_pages,
+    memunmap_pages=memremap.devm_memremap_pages_release,
+    memmap_init_zone_device=memmap_init_zone_device,
+    add_pages_impl=add_pages_by_section,
+)
 """The v4.18 code paths."""
+
+KINDS_4_18 = frozenset({"fsdax", "devdax", "device-private"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class Change:
     notes: str = ""
     selectable: bool = True
     """Whether users may add it by name (background changes of a release are not offered)."""
+    reverts: str | None = None
+    """The earlier change this one reverts (its switches and code paths no longer apply)."""
 
 
 CHANGES: dict[str, Change] = {
@@ -138,24 +152,280 @@ CHANGES: dict[str, Change] = {
             {"section_tail_init": True},
             notes="selectable on 4.18 and 4.19, which do not carry it",
         ),
+        Change(
+            "pci-p2pdma",
+            "PCI/P2PDMA: Support peer-to-peer memory",
+            None,
+            "v4.20 (drivers/pci/p2pdma.c; docs/kernel-notes/drivers.md §3.1)",
+            {"device_kinds": KINDS_4_18 | {"p2pdma"}},
+            selectable=False,
+        ),
+        # --- v5.0 ------------------------------------------------------------------------
+        Change(
+            "revert-memmap-section-tail",
+            'Revert "mm, memory_hotplug: initialize struct pages for the full memory section"',
+            "4aa9fc2a435a",
+            "v5.0-rc (mm/page_alloc.c of v5.0.0 ends memmap_init_zone after its loop)",
+            {},
+            reverts="memmap-section-tail",
+            selectable=False,
+        ),
+        Change(
+            "memremap-kill",
+            "mm, devm_memremap_pages: fix shutdown handling",
+            None,
+            "v5.0 (kernel/memremap.c:154-155, 87-123 of the v5.0.0 tree)",
+            {"memremap_kill": True},
+            selectable=False,
+        ),
+        Change(
+            "memremap-private",
+            "mm, devm_memremap_pages: add MEMORY_DEVICE_PRIVATE support",
+            "69324b8f4833",
+            "v5.0 (kernel/memremap.c:176-227 of the v5.0.0 tree; mm/hmm.c:1030-1104)",
+            {"memremap_private": True, "hmm": "memremap"},
+            selectable=False,
+        ),
+        Change(
+            "init-empty-zone-locked",
+            "mm/memory_hotplug: move init_currently_empty_zone() under zone_span_lock protection",
+            None,
+            "v5.0 (mm/memory_hotplug.c:740-769 of the v5.0.0 tree)",
+            {"init_empty_zone_locked": True},
+            selectable=False,
+        ),
+        # --- v5.1 ------------------------------------------------------------------------
+        Change(
+            "nd-node-local-async",
+            "libnvdimm: Schedule device registration on node local to the device (merged form, "
+            "over async_schedule_dev_domain and queue_work_node)",
+            None,
+            "v5.1 (drivers/nvdimm/bus.c; docs/kernel-notes/drivers.md §4.1)",
+            {},
+            paths={"nd_device_register": nd_device_register_node_local},
+            conflicts=("node-local-probe",),
+            selectable=False,
+        ),
+        Change(
+            "devdax-bus",
+            "device-dax: Move resource pinning+mapping into the common driver (dax bus)",
+            None,
+            "v5.1 (drivers/dax/pmem/core.c, drivers/dax/device.c:448-503 of the v5.1.0 tree)",
+            {"devdax_bus": True},
+            selectable=False,
+        ),
+        Change(
+            "nd-no-label-reserve",
+            "libnvdimm/pfn: info_block_reserve(), no 128 KiB dax label reserve; the end "
+            "collision check counts the pad once",
+            None,
+            "v5.1 (drivers/nvdimm/pfn_devs.c:583-586, 687, 750-753 of the v5.1.0 tree)",
+            {"nd_label_reserve": False, "nd_trim_end_double_adjust": False},
+            selectable=False,
+        ),
+        # --- v5.3 ------------------------------------------------------------------------
+        Change(
+            "subsection-hotplug",
+            "mm: Sub-section memory hotplug support (and memremap moving to mm/)",
+            None,
+            "v5.3 (mm/memremap.c:164-335, mm/sparse.c:848-880, mm/memory_hotplug.c:254-326 of "
+            "the v5.3.0 tree)",
+            {"subsections": True},
+            paths={
+                "add_pages_impl": add_pages_by_subsection,
+                "devm_memremap_pages": mm_memremap.devm_memremap_pages,
+                "memunmap_pages": mm_memremap.memunmap_pages,
+            },
+            selectable=False,
+        ),
+        Change(
+            "hmm-devmem-removed",
+            "mm: remove hmm_devmem_add (drivers map DEVICE_PRIVATE with devm_memremap_pages)",
+            None,
+            "v5.3 (no hmm_devmem_* in mm/hmm.c of the v5.3.0 tree; kernel/resource.c:1658-1681)",
+            {"hmm": "driver"},
+            selectable=False,
+        ),
+        Change(
+            "nd-subsection-layout",
+            "libnvdimm/pfn: Stop padding pmem namespaces to section alignment",
+            None,
+            "v5.3 (drivers/nvdimm/pfn_devs.c:593-607, 651-734 of the v5.3.0 tree)",
+            {"nd_subsection_layout": True, "pfn_trim": "none"},
+            selectable=False,
+        ),
+        Change(
+            "devdax-type",
+            "device-dax: pgmap->type = MEMORY_DEVICE_DEVDAX",
+            None,
+            "v5.3 (drivers/dax/device.c:431 of the v5.3.0 tree)",
+            {"devdax_type": "MEMORY_DEVICE_DEVDAX"},
+            selectable=False,
+        ),
+        # --- v5.4 ------------------------------------------------------------------------
+        Change(
+            "memremap-split",
+            "mm/memremap: memremap_pages() / memunmap_pages() without devres; pgmap->dev goes",
+            None,
+            "v5.4 (mm/memremap.c:103-320 of the v5.4.0 tree; mm/page_alloc.c:6016)",
+            {"init_message": "func", "conflict_warn_dev": False},
+            selectable=False,
+        ),
+        Change(
+            "memunmap-first-data-page",
+            "mm/memunmap: don't access uninitialized memmap in memunmap_pages()",
+            "77e080e7680e",
+            "v5.4 (mm/memremap.c:103-136 of the v5.4.0 tree)",
+            {"unmap_reads_first_data_page": True},
+        ),
+        Change(
+            "no-zone-device-shrink",
+            "mm/memory_hotplug: don't shrink the spans of ZONE_DEVICE",
+            None,
+            "v5.4 (mm/memory_hotplug.c:468-488 of the v5.4.0 tree)",
+            {"shrink_zone_device": False},
+            selectable=False,
+        ),
+        # --- v5.5-v5.10 ------------------------------------------------------------------
+        Change(
+            "remove-repoison",
+            "mm/memory_hotplug: poison memmap in remove_pfn_range_from_zone()",
+            None,
+            "v5.7 (mm/memory_hotplug.c of the 5.7.6 tree; x86 arch_remove_memory reads no page)",
+            {"remove_repoison": True, "arch_remove_reads_zone": False},
+            selectable=False,
+        ),
+        Change(
+            "pagemap-ranges",
+            "mm/memremap_pages: support multiple ranges per invocation",
+            None,
+            "v5.10 (mm/memremap.c:185-387 of the v5.10.0 tree)",
+            {"pagemap_ranges": True},
+            selectable=False,
+        ),
+        Change(
+            "devdax-generic",
+            "device-dax: MEMORY_DEVICE_DEVDAX renamed MEMORY_DEVICE_GENERIC",
+            None,
+            "v5.10 (drivers/dax/device.c:428 of the v5.10.0 tree)",
+            {"devdax_type": "MEMORY_DEVICE_GENERIC"},
+            selectable=False,
+        ),
+        Change(
+            "nd-start-aligned",
+            "libnvdimm/pfn: refuse a namespace start not aligned to memremap_compat_align()",
+            None,
+            "v5.10 (drivers/nvdimm/pfn_devs.c:775-780 of the v5.10.0 tree)",
+            {"nd_start_aligned": True},
+            selectable=False,
+        ),
+        # --- v5.12, v5.15 ----------------------------------------------------------------
+        Change(
+            "taint-zone-device",
+            "mm: teach pfn_to_online_page() about ZONE_DEVICE section collisions",
+            None,
+            "v5.12 (mm/memory_hotplug.c:730-773 of the 5.12.9 tree)",
+            {"taint_zone_device": True},
+            selectable=False,
+        ),
+        Change(
+            "no-resize-locks",
+            "mm/memory_hotplug: move_pfn_range_to_zone() without pgdat_resize_lock and the zone "
+            "span seqlock",
+            None,
+            "between v5.12.9 and v5.15.16 (docs/kernel-notes/zone-device-late.md §3.4)",
+            {"resize_locks": False},
+            selectable=False,
+        ),
     )
 }
 
-RELEASES: dict[str, tuple[str, ...]] = {
-    "4.18": ("conflict-probes",),
-    "4.19": ("conflict-probes", "kasan-zone-device"),
-    "4.20": (
-        "conflict-probes",
-        "kasan-zone-device",
-        "pg-workingset",
-        "pgmap-xarray",
-        "nd-region-pad",
-        "page-init-poison-off",
-        "nonatomic-reserved",
-        "defer-zone-device",
-        "memmap-section-tail",
+
+@dataclass(frozen=True)
+class Release:
+    """A release: the previous release plus the changes merged for it, in order."""
+
+    name: str
+    changes: tuple[str, ...]
+    tree: str
+    """The release tree read for it (docs/spec-corrections.md, docs/kernel-notes/)."""
+
+
+CHAIN: tuple[Release, ...] = (
+    Release("4.18", ("conflict-probes",), "zzwd/linux-4.18-rt (4.18.0)"),
+    Release("4.19", ("kasan-zone-device",), "ZDawnG/linux-4.19 (4.19.0)"),
+    Release(
+        "4.20",
+        (
+            "pg-workingset",
+            "pgmap-xarray",
+            "nd-region-pad",
+            "page-init-poison-off",
+            "nonatomic-reserved",
+            "defer-zone-device",
+            "memmap-section-tail",
+            "pci-p2pdma",
+        ),
+        "a4913994/linux-4.20 (4.20.0)",
     ),
-}
+    Release(
+        "5.0",
+        (
+            "revert-memmap-section-tail",
+            "memremap-kill",
+            "memremap-private",
+            "init-empty-zone-locked",
+        ),
+        "akshaybaviskar/Linux-5.0 (5.0.0)",
+    ),
+    Release(
+        "5.1",
+        ("nd-node-local-async", "devdax-bus", "nd-no-label-reserve"),
+        "KJT9109/linux_kernel_5.1.0 (5.1.0)",
+    ),
+    Release(
+        "5.3",
+        ("subsection-hotplug", "hmm-devmem-removed", "nd-subsection-layout", "devdax-type"),
+        "Awik84/linux-5.3 (5.3.0)",
+    ),
+    Release(
+        "5.4",
+        ("memremap-split", "memunmap-first-data-page", "no-zone-device-shrink"),
+        "KevinRSX/w4118-s21-linux-v5.4 (5.4.0)",
+    ),
+    Release(
+        "5.10",
+        ("remove-repoison", "pagemap-ranges", "devdax-generic", "nd-start-aligned"),
+        "atjhamit/linux-v5.10 (5.10.0)",
+    ),
+    Release("5.12", ("taint-zone-device",), "zhangyinjun/linux-5.12.9 (5.12.9)"),
+    Release("5.16", ("no-resize-locks",), "DFAUS-git/ps4-linux-kernel-5.16.10-belize (5.16.10)"),
+)
+
+
+def fold(changes: list[str]) -> list[str]:
+    """The changes in effect after applying ``changes`` in order: a reverting change drops
+    the one it reverts."""
+    active: list[str] = []
+    for name in changes:
+        reverted = CHANGES[name].reverts
+        if reverted is not None and reverted in active:
+            active.remove(reverted)
+        active.append(name)
+    return active
+
+
+def _releases() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    merged: list[str] = []
+    for rel in CHAIN:
+        merged += rel.changes
+        out[rel.name] = tuple(fold(merged))
+    return out
+
+
+RELEASES: dict[str, tuple[str, ...]] = _releases()
+"""Every release and the changes in effect in it."""
 
 
 class KernelSpecError(ValueError):
@@ -178,7 +448,7 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
             raise KernelSpecError(f"{release} already includes {name}")
         if added.count(name) > 1:
             raise KernelSpecError(f"change {name} is named twice")
-    changes = (*base, *added)
+    changes = tuple(fold([*base, *added]))
     for name in changes:
         c = CHANGES[name]
         for need in c.requires:
@@ -193,3 +463,16 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
         paths = paths.replaced(CHANGES[name].paths)
     name = "+".join([release, *added])
     return Kernel(name, release, changes, tuple(added), params, paths, config or BootConfig())
+
+
+def release_params(release: str) -> Params:
+    """The switches of a release, as :func:`parse_kernel` builds them."""
+    params = Params()
+    for name in RELEASES[release]:
+        params = replace(params, **CHANGES[name].params)
+    return params
+
+
+def first_release(pred: Callable[[Params], bool]) -> str | None:
+    """The first release whose switches satisfy ``pred``, if any."""
+    return next((r for r in RELEASES if pred(release_params(r))), None)

@@ -18,6 +18,7 @@ class LockKind(StrEnum):
     SPINLOCK = "spinlock"
     SEQLOCK = "seqlock"
     RCU = "rcu"
+    RWSEM = "rwsem"
 
 
 class Mode(StrEnum):
@@ -32,6 +33,7 @@ PGDAT_RESIZE_LOCK = "pgdat_resize_lock"
 ZONE_SPAN_SEQLOCK = "zone_span_seqlock"
 DEVICE_HOTPLUG_LOCK = "device_hotplug_lock"
 HMM_DEVMEM_LOCK = "hmm_devmem_lock"
+DAX_REGION_RWSEM = "dax_region_rwsem"
 
 LOCK_KINDS: dict[str, LockKind] = {
     MEM_HOTPLUG_LOCK: LockKind.PERCPU_RWSEM,
@@ -41,6 +43,7 @@ LOCK_KINDS: dict[str, LockKind] = {
     ZONE_SPAN_SEQLOCK: LockKind.SEQLOCK,
     DEVICE_HOTPLUG_LOCK: LockKind.MUTEX,
     HMM_DEVMEM_LOCK: LockKind.MUTEX,
+    DAX_REGION_RWSEM: LockKind.RWSEM,
 }
 
 

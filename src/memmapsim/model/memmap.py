@@ -125,6 +125,10 @@ class Memmap(ABC):
         one slot per pfn or shared within compound pages."""
 
     @abstractmethod
+    def depopulate(self, lo: int, hi: int) -> None:
+        """Unmap pfns ``[lo, hi)``: they read ABSENT (no struct page) again."""
+
+    @abstractmethod
     def apply(
         self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
     ) -> None:
@@ -208,6 +212,9 @@ class RunsMemmap(Memmap):
             return
         pattern = ((0, sharing.own_hi, STALE_RECORD),)
         self._map.assign(lo, hi, Periodic(sharing.period, pattern, sharing))
+
+    def depopulate(self, lo: int, hi: int) -> None:
+        self._map.assign(lo, hi, ABSENT_RECORD)
 
     def apply(
         self, lo: int, hi: int, writes: tuple[Write, ...] = (), record: PassRecord | None = None
@@ -440,10 +447,11 @@ def _cut(a: int, b: int, period: int) -> list[tuple[int, int]]:
     """``[a, b)`` cut into its leading partial period, its whole periods (one piece) and its
     trailing partial period."""
     wa, wb = -(-a // period) * period, b - b % period
-    if wa >= wb:
+    if wa > wb:  # inside one period
         return [(a, b)]
     out = [(a, wa)] if a < wa else []
-    out.append((wa, wb))
+    if wa < wb:
+        out.append((wa, wb))
     if wb < b:
         out.append((wb, b))
     return out
@@ -544,6 +552,17 @@ class DenseMemmap(Memmap):
         own = idx[rows == idx]
         w.words[own] = np.uint64(STALE)
         w.hist[own] = 0
+
+    def depopulate(self, lo: int, hi: int) -> None:
+        if lo > hi:
+            raise IndexError(f"empty range [{lo:#x}, {hi:#x})")
+        if lo == hi:
+            return
+        w = self._window(lo, hi)
+        idx = np.arange(lo - w.lo, hi - w.lo, dtype=np.int64)
+        w.slot[idx] = idx
+        w.words[idx] = np.uint64(ABSENT)
+        w.hist[idx] = 0
 
     def _apply_rows(
         self,

@@ -22,6 +22,17 @@ from memmapsim.model.vmemmap import Vmemmap
 from memmapsim.model.zone import PgData, Zone
 
 
+@dataclass(frozen=True)
+class UninitRead:
+    """A kernel path read a struct page that was never initialized (or is poisoned again)."""
+
+    thread: str
+    pfn: int
+    by: str
+    state: str
+    """absent, stale or poisoned."""
+
+
 @dataclass
 class MemoryState:
     memmap: Memmap
@@ -40,6 +51,8 @@ class MemoryState:
     highest_memmap_pfn: int = 0
     max_pfn: int = 0
     """The highest RAM pfn + 1 (x86 raises it in add_pages for hot-added ranges too)."""
+    uninitialized_reads: list[UninitRead] = field(default_factory=list)
+    """Reads of struct pages that were never initialized (shadow state, for findings)."""
 
     def page(self, pfn: int) -> PageView:
         return PageView(pfn, self.memmap.record(pfn), self.layout)

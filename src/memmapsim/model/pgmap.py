@@ -27,12 +27,19 @@ from memmapsim.units import PAGE_SHIFT
 
 
 class MemoryType(StrEnum):
-    """enum memory_type (v4.18: PRIVATE = 1, PUBLIC, FS_DAX; device-dax leaves 0)."""
+    """enum memory_type, by name (the numbers moved between versions: v4.18 PRIVATE = 1,
+    PUBLIC, FS_DAX; v4.20 + PCI_P2PDMA; v5.3 PRIVATE, FS_DAX, DEVDAX, PCI_P2PDMA; v5.10
+    DEVDAX renamed GENERIC; v6.1 PRIVATE, COHERENT, FS_DAX, GENERIC, PCI_P2PDMA). Device-dax
+    leaves the type 0 until v5.2."""
 
     UNSET = "0"
     MEMORY_DEVICE_PRIVATE = "MEMORY_DEVICE_PRIVATE"
     MEMORY_DEVICE_PUBLIC = "MEMORY_DEVICE_PUBLIC"
     MEMORY_DEVICE_FS_DAX = "MEMORY_DEVICE_FS_DAX"
+    MEMORY_DEVICE_DEVDAX = "MEMORY_DEVICE_DEVDAX"
+    MEMORY_DEVICE_GENERIC = "MEMORY_DEVICE_GENERIC"
+    MEMORY_DEVICE_PCI_P2PDMA = "MEMORY_DEVICE_PCI_P2PDMA"
+    MEMORY_DEVICE_COHERENT = "MEMORY_DEVICE_COHERENT"
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,15 @@ class PercpuRef:
     def get_many(self, n: int) -> None:
         self.count += n
         self.gets += n
+
+    def put_many(self, n: int) -> None:
+        self.count -= n
+        self.puts += n
+
+    def kill(self) -> None:
+        """percpu_ref_kill: dead for tryget_live, and the initial reference is put."""
+        self.live = False
+        self.count -= 1
 
 
 @dataclass

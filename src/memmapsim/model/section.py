@@ -48,10 +48,33 @@ class MemmapBacking:
         return self.medium is not Medium.DEVICE
 
 
+SUBSECTIONS_PER_SECTION = 64
+"""v5.3+: a section's usage has a 64-bit subsection_map, one bit per 2 MiB."""
+ALL_SUBSECTIONS = (1 << SUBSECTIONS_PER_SECTION) - 1
+
+
 @dataclass(frozen=True, slots=True)
 class SectionState:
     flags: SectionFlag = SectionFlag.NONE
     nid: int | None = None
+    subsection_map: int = 0
+    """v5.3+: which 2 MiB subsections of the section are active (``ms->usage``); 0
+    before v5.3, where a section is added whole."""
+    usage: bool = False
+    """v5.3+: the section has a ``mem_section_usage`` (kzalloc'ed: zeroed pageblock bits)."""
+
+    @property
+    def present(self) -> bool:
+        return bool(self.flags & SectionFlag.MARKED_PRESENT)
+
+    @property
+    def valid(self) -> bool:
+        """valid_section(): the section has a memmap."""
+        return bool(self.flags & SectionFlag.HAS_MEM_MAP)
+
+    @property
+    def early(self) -> bool:
+        return bool(self.flags & SectionFlag.IS_EARLY)
 
 
 NO_SECTION = SectionState()
