@@ -20,6 +20,8 @@ from memmapsim.model.structpage import (
     TokenKind,
     Word,
     Write,
+    compound_head_pfn,
+    compound_order_of,
     describe_word,
     token_arg,
     token_kind,
@@ -139,6 +141,34 @@ class PageView:
     def page_tail(self) -> bool:
         """PageTail(): bit 0 of compound_head (true on a poisoned page)."""
         return bool(self.words[Word.LRU_NEXT] & 1)
+
+    @property
+    def head(self) -> bool:
+        """PageHead(): PG_head set in page->flags, at the layout's bit (15 in v4.18, 16 in
+        v4.20-v6.4, 6 from v6.6). False for a pfn with no memmap or stale contents; true on a
+        poisoned page (every bit set)."""
+        if self.absent or self.stale:
+            return False
+        return self.test("PG_head")
+
+    @property
+    def compound_order(self) -> int | None:
+        """The order a compound tail's word 1 encodes (either tail encoding), or None if word 1
+        is not a compound tail token (a head, an ordinary page, a poisoned page)."""
+        return compound_order_of(self.words[Word.LRU_NEXT])
+
+    @property
+    def tail(self) -> bool:
+        """Whether word 1 holds a compound tail token (``set_compound_head`` was applied).
+        Unlike :attr:`page_tail` (the raw bit 0), this is false on a poisoned page."""
+        return self.compound_order is not None
+
+    @property
+    def compound_head_pfn(self) -> int | None:
+        """compound_head() as a pfn for a compound tail: ``pfn & ~((1 << order) - 1)``
+        (compound pages are naturally aligned); None when :attr:`tail` is false."""
+        order = self.compound_order
+        return None if order is None else compound_head_pfn(self.pfn, order)
 
     def fields(self) -> dict[str, object]:
         """A field-by-field decoding for reports and tests."""
