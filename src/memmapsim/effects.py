@@ -375,6 +375,8 @@ class WorkKind(StrEnum):
     INIT = "struct page init"  # writes the fields of struct page (__init_single_page, ...)
     PGMAP = "pgmap pass"  # a later pass that only completes them (v4.18's pgmap loop)
     POISON = "poison"  # page_init_poison / DEBUG_VM memset(0xFF)
+    FIELDS = "field stores"  # stores into pages another pass set up (prep_compound_head,
+    # put_page at teardown): no pass of their own in the shadow history
 
 
 @dataclass(frozen=True, slots=True)

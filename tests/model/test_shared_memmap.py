@@ -85,6 +85,21 @@ def test_runs_backend_matches_dense_oracle_with_sharing(
         assert {k: (v.ranges, v.nranges, v.pages) for k, v in sr.items()} == {
             k: (v.ranges, v.nranges, v.pages) for k, v in sd.items()
         }
+        # the same restricted to the offsets [a, b) of every compound page (the pfn
+        # classes of compound heads and tails); the runs backend answers in closed form
+        for a, b in WINDOW_CLASSES:
+            assert runs.histogram_window(lo, hi, P, a, b) == dense.histogram_window(
+                lo, hi, P, a, b
+            )
+            sr = runs.spread_window(lo, hi, P, a, b, passes)
+            sd = dense.spread_window(lo, hi, P, a, b, passes)
+            assert {k: (v.ranges, v.nranges, v.pages) for k, v in sr.items()} == {
+                k: (v.ranges, v.nranges, v.pages) for k, v in sd.items()
+            }
+
+
+WINDOW_CLASSES = ((0, 1), (1, 2), (2, 3), (3, 8), (8, P), (0, P), (5, 11))
+"""Head, first tail, second tail, other own tails, aliased tails, everything, a mix."""
 
 
 INIT = PassRecord(PassKind.INIT, "memmap_init_zone_device", False, "dax0")

@@ -28,8 +28,7 @@ class ClassCensus:
 
 def census(memmap: Memmap, cls: PfnClass) -> ClassCensus:
     counts: Counter[tuple[PassRecord, ...]] = Counter()
-    for lo, hi in cls.ranges:
-        for rec, n in memmap.histogram(lo, hi).items():
-            counts[rec.init_passes] += n
+    for rec, n in cls.histogram(memmap).items():
+        counts[rec.init_passes] += n
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
     return ClassCensus(cls, tuple(ordered))

@@ -92,8 +92,7 @@ def check_passes(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[
             return f"{len(passes)} pass" + ("es" if len(passes) > 1 else "") + f": {desc}"
 
         found: dict[str, Spread] = {}
-        for clo, chi in cls.ranges:
-            mem.memmap.spread(clo, chi, too_many, found)
+        cls.spread(mem.memmap, too_many, found)
         for desc, spread in found.items():
             msg = f"{cls.label}: initialized by {desc} (this version intends at most {limit})"
             out.append(_finding("PASSES", label, spread, msg))
@@ -160,10 +159,7 @@ def check_device_pages(
     out: list[Finding] = []
     for cls in exp.classes:
         found: dict[str, Spread] = {}
-        for clo, chi in cls.ranges:
-            a, b = max(clo, lo), min(chi, hi)
-            if a < b:
-                mem.memmap.spread(a, b, problems, found)
+        cls.spread(mem.memmap, problems, found, (lo, hi))
         for what, spread in found.items():
             out.append(_finding("I5", label, spread, f"{cls.label}: {what}"))
     return out

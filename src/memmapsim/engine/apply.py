@@ -35,7 +35,13 @@ PASS_KIND = {
     fx.WorkKind.INIT: PassKind.INIT,
     fx.WorkKind.PGMAP: PassKind.INIT,
     fx.WorkKind.POISON: PassKind.POISON,
+    fx.WorkKind.FIELDS: None,
 }
+
+
+def pass_record(t: ThreadCtx, work: fx.PageWork) -> PassRecord | None:
+    kind = PASS_KIND[work.kind]
+    return None if kind is None else PassRecord(kind, work.fn, t.hotplug_locked, t.name)
 
 
 @dataclass
@@ -267,8 +273,7 @@ class Applier:
         steps = []
         for s in e.steps:
             work = s.work
-            rec = PassRecord(PASS_KIND[work.kind], work.fn, t.hotplug_locked, t.name)
-            steps.append(Step(s.lo, s.hi, work.writes, rec))
+            steps.append(Step(s.lo, s.hi, work.writes, pass_record(t, work)))
         self.mem.memmap.apply_periodic(e.lo, e.hi, e.period, steps)
         blocks_per_period = max(e.period >> PAGEBLOCK_ORDER, 1)
         for s in e.steps:
@@ -290,8 +295,7 @@ class Applier:
         if e.hi <= e.lo:
             return
         work = e.work
-        rec = PassRecord(PASS_KIND[work.kind], work.fn, t.hotplug_locked, t.name)
-        self.mem.memmap.apply(e.lo, e.hi, work.writes, rec)
+        self.mem.memmap.apply(e.lo, e.hi, work.writes, pass_record(t, work))
         if work.pageblock is not None:
             first = ALIGN(e.lo, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER
             last = ALIGN(e.hi, PAGEBLOCK_NR_PAGES) >> PAGEBLOCK_ORDER

@@ -214,7 +214,11 @@ def devm_memremap_pages_release(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[No
     if cfg.release_puts_pages:
         first, end = cfg.pfn_first(), cfg.pfn_end()
         if end > first:
-            yield InitPages(first, end, PageWork("devm_memremap_pages_release", (put_page_op(),)))
+            yield InitPages(
+                first,
+                end,
+                PageWork("devm_memremap_pages_release", (put_page_op(),), kind=WorkKind.FIELDS),
+            )
             yield PercpuRefPut(pgmap.id, end - first)
     if not k.p.memremap_kill:
         live = yield GetDevPagemap(PHYS_PFN(cfg.res_start))

@@ -34,6 +34,7 @@ from memmapsim.effects import (
     ReadPage,
     RegionIntersects,
     Step,
+    WorkKind,
 )
 from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import ENOMEM, ENXIO
@@ -189,7 +190,7 @@ def unmap_ranges(k: Kernel, dev: KDevice, pgmap: Pgmap, count: int) -> Gen[None]
             n = pfn_len(k, cfg, i)
             if not k.p.bulk_ref_put:
                 step = 1 << cfg.vmemmap_shift if k.p.compound_devmaps else 1
-                work = PageWork("memunmap_pages", (put_page_op(),))
+                work = PageWork("memunmap_pages", (put_page_op(),), kind=WorkKind.FIELDS)
                 if step == 1:
                     yield InitPages(first, end, work)
                 else:  # for_each_device_pfn steps over compound heads (v5.17)

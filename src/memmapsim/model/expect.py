@@ -8,24 +8,83 @@ ZONE_DEVICE pages, and how many pgmap references release will put.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from memmapsim.model.memmap import Memmap, Spread
+from memmapsim.model.page import PageRecord
 
 Ranges = tuple[tuple[int, int], ...]
+K = TypeVar("K")
+
+
+def count_window(lo: int, hi: int, period: int, a: int, b: int) -> int:
+    """How many pfns of ``[lo, hi)`` have an offset in ``[a, b)`` within their period."""
+
+    def below(x: int) -> int:  # pfns in [0, x) in the window
+        whole, rest = divmod(x, period)
+        return whole * (b - a) + max(0, min(rest, b) - a)
+
+    return below(hi) - below(lo) if hi > lo else 0
 
 
 @dataclass(frozen=True)
 class PfnClass:
-    """A class of pfns of one device (e.g. the altmap reserve, the data pages)."""
+    """A class of pfns of one device (e.g. the altmap reserve, the data pages). With a
+    ``period``, only the pfns of ``ranges`` whose offset within their (naturally aligned)
+    compound page of ``period`` pfns lies in ``window`` (compound heads, first tails, ...):
+    queries on it cost O(runs), not O(compound pages)."""
 
     key: str
     label: str
     ranges: Ranges
     max_passes: int
     """Init passes a pfn of the class gets in this version when all goes as intended."""
+    period: int = 0
+    window: tuple[int, int] = (0, 0)
+
+    def _clipped(self, clip: tuple[int, int] | None) -> list[tuple[int, int]]:
+        if clip is None:
+            return list(self.ranges)
+        return [(max(lo, clip[0]), min(hi, clip[1])) for lo, hi in self.ranges
+                if max(lo, clip[0]) < min(hi, clip[1])]  # fmt: skip
+
+    def pages_in(self, clip: tuple[int, int] | None = None) -> int:
+        if not self.period:
+            return sum(hi - lo for lo, hi in self._clipped(clip))
+        a, b = self.window
+        return sum(count_window(lo, hi, self.period, a, b) for lo, hi in self._clipped(clip))
 
     @property
     def pages(self) -> int:
-        return sum(hi - lo for lo, hi in self.ranges)
+        return self.pages_in()
+
+    def histogram(self, memmap: Memmap, clip: tuple[int, int] | None = None) -> Counter[PageRecord]:
+        """How many pfns of the class (within ``clip``) read each state."""
+        out: Counter[PageRecord] = Counter()
+        for lo, hi in self._clipped(clip):
+            if self.period:
+                out.update(memmap.histogram_window(lo, hi, self.period, *self.window))
+            else:
+                out.update(memmap.histogram(lo, hi))
+        return out
+
+    def spread(
+        self,
+        memmap: Memmap,
+        key: Callable[[PageRecord], K | None],
+        out: dict[K, Spread],
+        clip: tuple[int, int] | None = None,
+    ) -> dict[K, Spread]:
+        """Where the pfns of the class (within ``clip``) of each ``key`` are."""
+        for lo, hi in self._clipped(clip):
+            if self.period:
+                memmap.spread_window(lo, hi, self.period, *self.window, key, out)
+            else:
+                memmap.spread(lo, hi, key, out)
+        return out
 
     @property
     def lo(self) -> int:

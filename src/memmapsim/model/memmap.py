@@ -182,6 +182,42 @@ class Memmap(ABC):
         """Number of pfns in ``[lo, hi)`` whose record satisfies ``pred``."""
         return sum(n for r, n in self.histogram(lo, hi).items() if pred(r))
 
+    # --- the same, for the pfns at offsets [a, b) of every period (compound-page classes) --
+    def window_runs(
+        self, lo: int, hi: int, period: int, a: int, b: int
+    ) -> Iterator[tuple[int, int, PageRecord]]:
+        """Runs of the pfns of ``[lo, hi)`` whose offset in their period is in ``[a, b)``,
+        in pfn order (one or more per period: the generic form walks the periods)."""
+        for head, x, y in periods(lo, hi, period):
+            s, e = max(x, head + a), min(y, head + b)
+            if s < e:
+                yield from self.runs(s, e)
+
+    def histogram_window(
+        self, lo: int, hi: int, period: int, a: int, b: int
+    ) -> Counter[PageRecord]:
+        out: Counter[PageRecord] = Counter()
+        for s, e, r in self.window_runs(lo, hi, period, a, b):
+            out[r] += e - s
+        return out
+
+    def spread_window(
+        self,
+        lo: int,
+        hi: int,
+        period: int,
+        a: int,
+        b: int,
+        key: Callable[[PageRecord], K | None],
+        out: dict[K, Spread] | None = None,
+    ) -> dict[K, Spread]:
+        out = {} if out is None else out
+        for s, e, r in self.window_runs(lo, hi, period, a, b):
+            k = key(r)
+            if k is not None:
+                out.setdefault(k, Spread()).add(s, e)
+        return out
+
 
 # --- the runs backend ---------------------------------------------------------------------
 Value = PageRecord | Periodic
@@ -374,6 +410,63 @@ class RunsMemmap(Memmap):
                 merged.append((a, b, r))
         return merged
 
+    def _whole_periods(
+        self, lo: int, hi: int, period: int
+    ) -> Iterator[tuple[int, int, list[tuple[int, int, PageRecord]] | None]]:
+        """``[lo, hi)`` cut at ``period`` boundaries into pieces ``(x, y, runs)``: ``runs``
+        are the resolved offset runs shared by every period of a piece of whole periods
+        of one value, None for a partial period (or a value of another period)."""
+        for x0, y0, v in self._map.runs(lo, hi):
+            for x, y in _cut(x0, y0, period):
+                whole = x % period == 0 and y % period == 0
+                if whole and isinstance(v, PageRecord):
+                    yield x, y, [(0, period, v)]
+                elif whole and isinstance(v, Periodic) and v.period == period:
+                    yield x, y, self._period_runs(v)
+                else:
+                    yield x, y, None
+
+    def histogram_window(
+        self, lo: int, hi: int, period: int, a: int, b: int
+    ) -> Counter[PageRecord]:
+        out: Counter[PageRecord] = Counter()
+        for x, y, runs in self._whole_periods(lo, hi, period):
+            if runs is None:
+                out.update(super().histogram_window(x, y, period, a, b))
+                continue
+            n = (y - x) // period
+            for s, e, r in _window_cut(runs, a, b):
+                out[r] += (e - s) * n
+        return out
+
+    def spread_window(
+        self,
+        lo: int,
+        hi: int,
+        period: int,
+        a: int,
+        b: int,
+        key: Callable[[PageRecord], K | None],
+        out: dict[K, Spread] | None = None,
+    ) -> dict[K, Spread]:
+        out = {} if out is None else out
+        for x, y, runs in self._whole_periods(lo, hi, period):
+            if runs is None:
+                super().spread_window(x, y, period, a, b, key, out)
+                continue
+            by_key: dict[K, list[tuple[int, int]]] = {}
+            for s, e, r in _window_cut(runs, a, b):
+                k = key(r)
+                if k is not None:
+                    offs = by_key.setdefault(k, [])
+                    if offs and offs[-1][1] == s:
+                        offs[-1] = (offs[-1][0], e)
+                    else:
+                        offs.append((s, e))
+            for k, offs in by_key.items():
+                out.setdefault(k, Spread()).add_repeated(offs, x, period, (y - x) // period)
+        return out
+
     def histogram(self, lo: int, hi: int) -> Counter[PageRecord]:
         out: Counter[PageRecord] = Counter()
         for a, b, v in self._blocks(lo, hi):
@@ -431,6 +524,13 @@ class RunsMemmap(Memmap):
                 if k is not None:
                     out.setdefault(k, Spread()).add(s, e)
         return out
+
+
+def _window_cut(
+    runs: list[tuple[int, int, PageRecord]], a: int, b: int
+) -> list[tuple[int, int, PageRecord]]:
+    """Offset runs of one period clipped to ``[a, b)``."""
+    return [(max(s, a), min(e, b), r) for s, e, r in runs if max(s, a) < min(e, b)]
 
 
 def _step(
