@@ -59,7 +59,7 @@ FILE_CASES = [
         ["--kernel", "4.18"],
         "devices[0]",
         [
-            'kernel 4.18 refuses pmem0 (-EBUSY): "nd_pmem pfn0.0: could not reserve region '
+            'kernel 4.18 refuses pmem0 (-ENXIO): "nd_pmem pfn0.0: could not reserve region '
             '[mem 0x20000000-0x5fffffff]"'
         ],
     ),
@@ -68,7 +68,7 @@ FILE_CASES = [
         scenario(dev("pmem0", "1G", "200M"), dev("pmem1", "1100M", "200M")),
         ["--kernel", "4.18"],
         "devices[1]",
-        ["kernel 4.18 refuses pmem1 (-EBUSY)", '"nd_pmem pfn1.0: could not reserve region'],
+        ["kernel 4.18 refuses pmem1 (-ENXIO)", '"nd_pmem pfn1.0: could not reserve region'],
     ),
     (
         "same-section-4.18",

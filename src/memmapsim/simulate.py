@@ -8,7 +8,7 @@ kernel's own message, so nothing half-initialized is ever reported as a result.
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -43,6 +43,7 @@ from memmapsim.units import (
     PAGES_PER_SECTION,
     SECTION_ALIGN_DOWN,
     SECTION_ALIGN_UP,
+    STRUCT_PAGE_SIZE,
     pfn_to_section_nr,
     section_nr_to_pfn,
 )
@@ -147,9 +148,21 @@ class DeviceResult:
     pgmap: DevPagemap | None
     expected: DeviceExpectations | None = None
     census: list[ClassCensus] = field(default_factory=list)
+    pages_initialised: int = 0
+    """Distinct struct pages (storage slots) that received at least one init pass: with
+    vmemmap deduplication the aliased tails are not visited and not counted."""
+    struct_pages_written: int = 0
+    """Init passes summed over distinct struct-page storage."""
     pages_locked: int = 0
+    """Of those, with at least one pass under mem_hotplug_lock."""
     pages_unlocked: int = 0
+    """... and with at least one pass outside it."""
     poisoned_pages: int = 0
+    memmap_bytes: dict[str, int] = field(default_factory=dict)
+    """Distinct struct-page storage of the device's span, by where it lives (ram: node
+    RAM or boot memory; device: the altmap on the device)."""
+    log_pages: int | None = None
+    """The page count memmap_init_zone_device's line printed (None: no line)."""
 
     @property
     def refs_taken(self) -> int:
@@ -236,7 +249,7 @@ def simulate(
     devices = []
     for ns in nss:
         pg = by_label.get(ns.device.name)
-        devices.append(_device_result(mem, ns, pg, expected[pg.id] if pg else None))
+        devices.append(_device_result(mem, ns, pg, expected[pg.id] if pg else None, out.log))
     labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
     out.devices = devices
     out.findings = check_all(mem, list(expected.values()), labels)
@@ -290,20 +303,38 @@ def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
     return f"kernel {k.name} refuses {ns.label} ({errname(ret)}): {quote}"
 
 
+INIT_LINE = re.compile(r"initialised,? (\d+) pages in \d+ms$")
+"""memmap_init_zone_device's line in every version's format (v4.20: "%s initialised, %lu
+pages in %ums"; v5.4+: "%s initialised %lu pages in %ums")."""
+
+
 def _device_result(
-    mem: MemoryState, ns: Namespace, pgmap: DevPagemap | None, exp: DeviceExpectations | None
+    mem: MemoryState,
+    ns: Namespace,
+    pgmap: DevPagemap | None,
+    exp: DeviceExpectations | None,
+    log: list[LogLine],
 ) -> DeviceResult:
     res = DeviceResult(ns, pgmap, exp)
+    for ln in log:
+        m = INIT_LINE.search(ln.text)
+        if ln.thread == ns.label and m:
+            res.log_pages = int(m.group(1))
     if pgmap is None or exp is None:
         return res
     res.census = [census(mem.memmap, c) for c in exp.classes]
     lo, hi = exp.span
-    locked: Counter[bool] = Counter()
-    for rec, n in mem.memmap.histogram(lo, hi).items():
-        for p in rec.history:
-            if p.kind is PassKind.INIT:
-                locked[p.locked] += n
-            else:
-                res.poisoned_pages += n
-    res.pages_locked, res.pages_unlocked = locked[True], locked[False]
+    for rec, n in mem.memmap.storage_histogram(lo, hi).items():
+        inits = [p for p in rec.history if p.kind is PassKind.INIT]
+        res.struct_pages_written += n * len(inits)
+        res.pages_initialised += n if inits else 0
+        res.pages_locked += n if any(p.locked for p in inits) else 0
+        res.pages_unlocked += n if any(not p.locked for p in inits) else 0
+        res.poisoned_pages += n if len(inits) < len(rec.history) else 0
+    res.memmap_bytes = {"ram": 0, "device": 0}
+    for a, b, backing in mem.vmemmap.runs(lo, hi):
+        if backing is not None:
+            where = "ram" if backing.on_dram else "device"
+            slots = sum(mem.memmap.storage_histogram(a, b).values())
+            res.memmap_bytes[where] += slots * STRUCT_PAGE_SIZE
     return res

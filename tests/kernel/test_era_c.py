@@ -238,3 +238,17 @@ def test_device_private_memory_gets_a_memmap_but_no_direct_map(kernel: str) -> N
     assert ("gpu0", "init_memory_mapping") not in steps
     assert ("gpu0", "kasan_add_zero_shadow") not in steps
     assert ("dax0", "init_memory_mapping") in steps
+
+
+OVERLAP = f'name = "o"\n{NODE0}' + dev("pmem0", "1G", "200M") + dev("pmem1", "1100M", "200M")
+
+
+@pytest.mark.parametrize(("kernel", "errno"), [("5.4", "-ENXIO"), ("5.10", "-EBUSY")])
+def test_a_claimed_namespace_is_refused_before_its_info_block(kernel: str, errno: str) -> None:
+    """``devm_nsio_enable`` claims the namespace before ``nd_pfn_init`` and nd_pmem_probe
+    returns -ENXIO (a silent "rejects match"); ``devm_namespace_enable`` (v5.10) -EBUSY."""
+    with pytest.raises(InputError) as e:
+        simulate(parse_scenario(OVERLAP, "o.toml"), kernel)
+    assert e.value.message.startswith(
+        f'kernel {kernel} refuses pmem1 ({errno}): "nd_pmem pfn1.0: could not reserve region'
+    )

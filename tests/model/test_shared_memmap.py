@@ -88,9 +88,7 @@ def test_runs_backend_matches_dense_oracle_with_sharing(
         # the same restricted to the offsets [a, b) of every compound page (the pfn
         # classes of compound heads and tails); the runs backend answers in closed form
         for a, b in WINDOW_CLASSES:
-            assert runs.histogram_window(lo, hi, P, a, b) == dense.histogram_window(
-                lo, hi, P, a, b
-            )
+            assert runs.histogram_window(lo, hi, P, a, b) == dense.histogram_window(lo, hi, P, a, b)
             sr = runs.spread_window(lo, hi, P, a, b, passes)
             sd = dense.spread_window(lo, hi, P, a, b, passes)
             assert {k: (v.ranges, v.nranges, v.pages) for k, v in sr.items()} == {

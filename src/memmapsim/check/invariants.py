@@ -7,7 +7,8 @@ ranges and what was seen there.
 - I2: pgmap references taken for pages = pages release will put (no underflow, no leak);
 - I4: every pageblock of the ZONE_DEVICE span is MIGRATE_MOVABLE after add;
 - I5: every non-reserve pfn of ``res`` has zone DEVICE, the device's node, PG_reserved
-  and ``page->pgmap`` pointing at the device's pgmap;
+  and ``page->pgmap`` pointing at the device's pgmap (a compound tail: a compound head of
+  the device's order);
 - PASSES: no pfn is initialized by more passes than the version intends for its class.
 
 What a version intends comes from the kernel layer as
@@ -153,7 +154,7 @@ def check_device_pages(
     lo, hi = exp.device_pages
 
     def problems(rec: PageRecord) -> str | None:
-        found = _page_problems(PageView(0, rec, mem.layout), pgmap)
+        found = _page_problems(PageView(0, rec, mem.layout), pgmap, exp.compound_order)
         return "; ".join(found) if found else None
 
     out: list[Finding] = []
@@ -165,7 +166,7 @@ def check_device_pages(
     return out
 
 
-def _page_problems(page: PageView, pgmap: DevPagemap) -> list[str]:
+def _page_problems(page: PageView, pgmap: DevPagemap, order: int = 0) -> list[str]:
     if page.absent:
         return ["no memmap"]
     if page.stale:
@@ -179,7 +180,12 @@ def _page_problems(page: PageView, pgmap: DevPagemap) -> list[str]:
         problems.append(f"node {page.nid}, not {pgmap.nid}")
     if not page.reserved:
         problems.append("PG_reserved clear")
-    if page.pgmap != pgmap.id:
+    if order and page.tail:
+        # a compound tail: its pgmap is its head's; word 1 must point at a head of this order
+        if page.compound_order != order:
+            word = describe_word(page.words[Word.LRU_NEXT])
+            problems.append(f"compound_head reads {word}, not a head of order {order}")
+    elif page.pgmap != pgmap.id:
         problems.append(f"page->pgmap reads {describe_word(page.words[Word.LRU_NEXT])}")
     return problems
 

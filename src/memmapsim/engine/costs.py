@@ -29,6 +29,11 @@ PAGE_COSTS = (
     "list_del",
     "percpu_ref_get",
     "poison",
+    "set_page_head",
+    "compound_tail",
+    "set_refcount",
+    "compound_head",
+    "put_page",
 )
 FIXED_COSTS = ("section_add", "index_entry", "step", "lookup", "printk", "other")
 

@@ -37,9 +37,19 @@ padding_before/after   1       1
 from __future__ import annotations
 
 from memmapsim.kernel.kernel import Kernel
-from memmapsim.model.expect import DeviceExpectations, PfnClass, subtract
+from memmapsim.kernel.mm_init import compound_nr_pages
+from memmapsim.model.expect import DeviceExpectations, PfnClass, Ranges, subtract
 from memmapsim.model.pgmap import DevPagemap, PgmapConfig
 from memmapsim.units import PAGE_SHIFT, SECTION_ALIGN_DOWN, SECTION_ALIGN_UP
+
+COMPOUND_CLASSES = (
+    # key, label, first offset, end offset (None: to the visited end / the period)
+    ("compound_head", "compound heads", 0, 1),
+    ("compound_tail1", "first tails (page[1]: order, mapcounts)", 1, 2),
+    ("compound_tail2", "second tails (page[2])", 2, 3),
+    ("compound_tails", "other tails", 3, None),
+)
+DEDUP_LABEL = "deduplicated tails (read page[64..127]'s struct pages)"
 
 CLASS_LABELS = {
     "altmap_reserve": "altmap reserve",
@@ -121,17 +131,38 @@ def _raw_classes(k: Kernel, cfg: PgmapConfig) -> list[tuple[str, int, int]]:
     return raw
 
 
+def compound_classes(k: Kernel, cfg: PgmapConfig, data: Ranges) -> list[PfnClass]:
+    """The data pfns of a compound devmap (v5.17+) by offset in their compound page: heads,
+    first and second tails (where the compound fields live), the other tails the init
+    visits and — with the vmemmap deduplicated (v5.19+) — the tails it never visits, whose
+    struct pages are those of tails 64-127. One init pass each."""
+    per = 1 << cfg.vmemmap_shift
+    nr = compound_nr_pages(k, cfg)
+    out = []
+    for key, label, a, end in COMPOUND_CLASSES:
+        b = min(nr if end is None else end, per)
+        if a < b:
+            out.append(PfnClass(key, label, data, 1, per, (a, b)))
+    if nr < per:
+        out.append(PfnClass("compound_dedup", DEDUP_LABEL, data, 1, per, (nr, per)))
+    return out
+
+
 def pfn_classes(k: Kernel, cfg: PgmapConfig, others: list[tuple[int, int]]) -> list[PfnClass]:
     """The non-empty classes of a device, in pfn order; ``others`` are the range pfns of the
     other devices, which are not this device's."""
     ranges_by_key: dict[str, list[tuple[int, int]]] = {}
     for key, lo, hi in _raw_classes(k, cfg):
         ranges_by_key.setdefault(key, []).extend(subtract(lo, hi, others))
-    return [
-        PfnClass(key, CLASS_LABELS[key], tuple(ranges), max_passes(k, key))
-        for key, ranges in ranges_by_key.items()
-        if ranges
-    ]
+    out = []
+    for key, ranges in ranges_by_key.items():
+        if not ranges:
+            continue
+        if key == "data" and k.p.compound_devmaps and cfg.vmemmap_shift:
+            out += compound_classes(k, cfg, tuple(ranges))
+        else:
+            out.append(PfnClass(key, CLASS_LABELS[key], tuple(ranges), max_passes(k, key)))
+    return out
 
 
 def release_puts(k: Kernel, cfg: PgmapConfig) -> int:
@@ -163,4 +194,5 @@ def expectations(k: Kernel, pgmap: DevPagemap, all_pgmaps: list[DevPagemap]) -> 
         (res_lo, max(res_lo, res_hi)),
         span_pages,
         release_puts(k, cfg),
+        cfg.vmemmap_shift if k.p.compound_devmaps else 0,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
@@ -141,6 +142,26 @@ class Params:
     dax_region_rwsem: bool = False
     """v6.12: device-dax instances are created — and map their pages — under the global
     ``dax_region_rwsem``, one at a time system-wide."""
+    compound: str | None = None
+    """The release whose ``memmap_init_compound`` stores apply (a key of
+    :data:`memmapsim.kernel.compound.COMPOUND_BY_RELEASE`); None before v5.17."""
+    refcount_zero_types: frozenset[str] = frozenset()
+    """Types whose pages ``__init_zone_device_page`` leaves at refcount 0: DEVICE_PRIVATE and
+    COHERENT from v6.1, also FS_DAX and PCI_P2PDMA by v7.0."""
+    lru_gen: bool = False
+    """CONFIG_LRU_GEN (v6.1+, distro configs): LRU_GEN and LRU_REFS fields in page->flags."""
+    pageblock_init_range: bool = False
+    """7.1.5: the migratetype moves out of the per-page init into
+    ``pageblock_migratetype_init_range`` over every pageblock of the range, and an early
+    section's compound pages are not deduplicated."""
+    add_pages_skips_end_vars: bool = False
+    """v7.0: x86 ``add_pages`` no longer calls ``update_end_of_memory_vars`` for a pgmap."""
+    nd_claim_ebusy: bool = False
+    """fsdax: a namespace already claimed makes nd_pmem_probe return -EBUSY (v5.10; -ENXIO,
+    a silent "rejects match", before)."""
+    probe_message: Literal["drv", "dev"] = "drv"
+    """The driver core's probe-failure lines: ``"%s: probe of %s failed with error %d"`` up
+    to v6.11, ``dev_err(dev, "probe with driver %s failed with error %d")`` from v6.12."""
     hmm: Literal["hmm-devmem", "memremap", "driver"] = "hmm-devmem"
     """Device-private memory: HMM's own hotplug (v4.18-v4.20), hmm_devmem_add over
     devm_memremap_pages (v5.0-v5.2), the driver's own pgmap (v5.3+)."""
@@ -195,8 +216,10 @@ class Kernel:
     paths: Paths
     config: BootConfig = field(default_factory=BootConfig)
 
-    @property
+    @cached_property
     def layout(self) -> PageFlagsLayout:
+        if self.p.lru_gen:
+            return PageFlagsLayout(self.p.pageflags, lru_gen_width=3, lru_refs_max_width=2)
         return PageFlagsLayout(self.p.pageflags)
 
     def jiffies_to_msecs(self, j: int) -> int:

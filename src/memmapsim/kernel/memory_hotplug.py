@@ -160,7 +160,8 @@ def add_pages(
     if ret:
         # WARN_ON_ONCE(ret): a backtrace headed by the source location, no message.
         yield Printk("warning", "WARNING: at arch/x86/mm/init_64.c add_pages()")
-    yield UpdateEndOfMemoryVars(start_pfn, nr_pages)
+    if not k.p.add_pages_skips_end_vars:  # v7.0: not for a pgmap (every caller here is one)
+        yield UpdateEndOfMemoryVars(start_pfn, nr_pages)
     return int(ret)
 
 

@@ -270,10 +270,9 @@ def npfns_check(ns: Namespace, sb: PfnSb, cfg: PgmapConfig) -> Gen[None]:
         yield Printk("info", ns.device.fmt(msg))
 
 
-def pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[PfnSb | int]:
-    """What both pmem drivers start from: ``nvdimm_namespace_common_probe``'s size check
-    (a dev_dbg on the namespace, which no driver is bound to: the "nd" bus prefix), then
-    the pfn info block (``nd_pfn_init``)."""
+def namespace_common_probe(ns: Namespace) -> Gen[int]:
+    """``nvdimm_namespace_common_probe``'s size check: a dev_dbg on the namespace, which no
+    driver is bound to (the "nd" bus prefix), and -ENODEV."""
     if ns.size < ND_MIN_NAMESPACE_SIZE:
         yield Printk(
             "debug",
@@ -281,30 +280,45 @@ def pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[P
             f"{ND_MIN_NAMESPACE_SIZE:#x}",
         )
         return -ENODEV
+    return 0
+
+
+def pfn_info_block(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[PfnSb | int]:
+    """What both pmem drivers start from: ``nvdimm_namespace_common_probe``'s size check,
+    then the pfn info block (``nd_pfn_init``)."""
+    err = yield from namespace_common_probe(ns)
+    if err:
+        return int(err)
     sb: PfnSb | int = yield from nd_pfn_init(k, ns, bus)
     return sb
 
 
 def nd_pmem_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
-    """fsdax: ``nd_pmem_probe`` → ``pmem_attach_disk`` on the pfn device (v4.18).
+    """fsdax: ``nd_pmem_probe`` → ``pmem_attach_disk`` on the pfn device.
 
-    ``nvdimm_setup_pfn`` fills the pgmap, ``devm_request_mem_region`` claims the namespace,
-    the block queue's ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax``
-    sets MEMORY_DEVICE_FS_DAX, then ``devm_memremap_pages(dev, &pmem->pgmap)``."""
-    sb = yield from pfn_info_block(k, ns, bus)
+    The namespace is claimed first (``devm_nsio_enable``; ``devm_namespace_enable`` from
+    v5.10): "could not reserve region %pR" and -ENXIO, which the driver core reports only
+    as a debug "rejects match" (v5.10: -EBUSY, a warning). Then the info block
+    (``nd_pfn_init``), ``nvdimm_setup_pfn`` fills the pgmap, the block queue's
+    ``q_usage_counter`` becomes ``pgmap.ref``, ``setup_pagemap_fsdax`` sets
+    MEMORY_DEVICE_FS_DAX, and ``devm_memremap_pages(dev, &pmem->pgmap)``."""
+    err = yield from namespace_common_probe(ns)
+    if err:
+        return int(err)
+    dev = ns.device
+    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
+    if not ok:
+        region = resource_str_R(ns.start, ns.start + ns.size - 1)
+        yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
+        return -EBUSY if k.p.nd_claim_ebusy else -ENXIO
+    sb = yield from nd_pfn_init(k, ns, bus)
     if isinstance(sb, int):
         return sb
-    dev = ns.device
     if sb.mode == "ram" and sb.dataoff < SZ_8K:
         return -EINVAL
     fsdax = MemoryType.MEMORY_DEVICE_FS_DAX
     cfg = nvdimm_setup_pfn(ns, sb, fsdax, "q_usage_counter", k.p.nd_subsection_layout)
     yield from npfns_check(ns, sb, cfg)
-    ok = yield RequestMemRegion(ns.start, ns.size, ns.ns_name)
-    if not ok:
-        region = resource_str_R(ns.start, ns.start + ns.size - 1)
-        yield Printk("warning", dev.fmt(f"could not reserve region {region}"))
-        return -EBUSY
     yield Step("blk_alloc_queue_node", f"node {ns.nid}")
     pgmap_id = yield NewPgmap(cfg, ns.nid)
     ret: int = yield from k.paths.devm_memremap_pages(k, dev, Pgmap(pgmap_id, cfg))

@@ -31,8 +31,9 @@ PCI probe context on a CPU of their node."""
 
 def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int]:
     """Run the driver probe for one device, as ``really_probe`` would, and report a
-    failure the way the driver core does (``pr_debug`` "rejects match" for -ENODEV and
-    -ENXIO, ``KERN_WARNING`` "probe of %s failed with error %d" otherwise)."""
+    failure the way the driver core does: ``pr_debug`` "rejects match" for -ENODEV and
+    -ENXIO, ``KERN_WARNING`` "probe of %s failed with error %d" otherwise; from v6.12
+    ``dev_dbg``/``dev_err`` "probe with driver %s ..." (``call_driver_probe``)."""
     if ns.kind == "fsdax":
         ret = yield from nd_pmem_probe(k, ns, bus)
     elif ns.kind == "devdax":
@@ -41,12 +42,17 @@ def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int
         ret = yield from pci_p2pdma_add_resource(k, ns)
     else:
         ret = yield from device_memory_probe(k, ns)
+    dev = ns.device
     if ret in (-ENODEV, -ENXIO):
-        yield Printk("debug", f"{ns.device.driver}: probe of {ns.device.name} rejects match {ret}")
+        if k.p.probe_message == "dev":  # v6.12: dev_dbg
+            yield Printk("debug", dev.fmt(f"probe with driver {dev.driver} rejects match {ret}"))
+        else:
+            yield Printk("debug", f"{dev.driver}: probe of {dev.name} rejects match {ret}")
     elif ret:
-        yield Printk(
-            "warning", f"{ns.device.driver}: probe of {ns.device.name} failed with error {ret}"
-        )
+        if k.p.probe_message == "dev":  # v6.12: dev_err
+            yield Printk("err", dev.fmt(f"probe with driver {dev.driver} failed with error {ret}"))
+        else:
+            yield Printk("warning", f"{dev.driver}: probe of {dev.name} failed with error {ret}")
     return ret
 
 

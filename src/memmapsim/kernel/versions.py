@@ -13,12 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from memmapsim.kernel import memremap, mm_memremap
+from memmapsim.kernel import memremap, mm_init, mm_memremap
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
 from memmapsim.kernel.memory_hotplug import add_pages_by_section, add_pages_by_subsection
 from memmapsim.kernel.nvdimm import nd_device_register_any_node, nd_device_register_node_local
 from memmapsim.kernel.page_alloc import memmap_init_zone_device
-from memmapsim.model.pageflags import PAGEFLAGS_V4_20
+from memmapsim.model.pageflags import (
+    PAGEFLAGS_V4_20,
+    PAGEFLAGS_V5_10,
+    PAGEFLAGS_V6_4,
+    PAGEFLAGS_V6_6,
+    PAGEFLAGS_V6_12,
+    PAGEFLAGS_V7_0,
+)
 
 BASELINE_PATHS = Paths(
     nd_device_register=nd_device_register_any_node,
@@ -312,6 +319,24 @@ CHANGES: dict[str, Change] = {
             selectable=False,
         ),
         Change(
+            "pg-arch-2",
+            "enum pageflags gains PG_arch_2 (arm64 MTE; configured on distro x86_64 builds)",
+            None,
+            "v5.10 (include/linux/page-flags.h of the v5.10.0 tree; docs/kernel-notes/"
+            "page-format.md §1)",
+            {"pageflags": PAGEFLAGS_V5_10},
+            selectable=False,
+        ),
+        Change(
+            "nd-claim-ebusy",
+            "libnvdimm: nd_pmem_probe returns -EBUSY when the namespace is already claimed",
+            None,
+            "v5.10 (drivers/nvdimm/pmem.c of the v5.10.0 tree; -ENXIO up to v5.4, 5.5-5.9 not "
+            "read; docs/kernel-notes/drivers.md §7)",
+            {"nd_claim_ebusy": True},
+            selectable=False,
+        ),
+        Change(
             "nd-start-aligned",
             "libnvdimm/pfn: refuse a namespace start not aligned to memremap_compat_align()",
             None,
@@ -336,6 +361,201 @@ CHANGES: dict[str, Change] = {
             "between v5.12.9 and v5.15.16 (docs/kernel-notes/zone-device-late.md §3.4)",
             {"resize_locks": False},
             selectable=False,
+        ),
+        # --- v5.17-v5.19: compound devmaps, vmemmap deduplication ---------------------------
+        Change(
+            "compound-devmaps",
+            "mm/memremap: add ZONE_DEVICE support for compound pages",
+            "c4386bd8ee3a",
+            "v5.17 (mm/page_alloc.c:6585-6694, mm/memremap.c:105-376 of the 5.17.0 tree)",
+            {"compound_devmaps": True, "compound": "5.17"},
+            paths={"memmap_init_zone_device": mm_init.memmap_init_zone_device},
+            selectable=False,
+        ),
+        Change(
+            "devdax-compound",
+            "device-dax: compound devmap support (vmemmap_shift from the dax alignment)",
+            None,
+            "v5.17 (drivers/dax/device.c:451-455 of the 5.17.0 tree)",
+            {"devdax_vmemmap_shift": True},
+            selectable=False,
+        ),
+        Change(
+            "bulk-ref-put",
+            "mm/memremap: memunmap_pages puts the pgmap references with percpu_ref_put_many",
+            None,
+            "v5.18 (mm/memremap.c:136-151 of the 5.18.12 tree; no 5.18.0 tree)",
+            {"bulk_ref_put": True, "compound": "5.18"},
+            selectable=False,
+        ),
+        Change(
+            "vmemmap-dedup",
+            "mm/page_alloc: reuse tail struct pages for compound devmaps (with mm/sparse-vmemmap: "
+            "populate compound devmaps)",
+            "6fd3620b3428",
+            "v5.19 (mm/sparse-vmemmap.c:697-797, mm/page_alloc.c:6675-6751 of the 5.19.0 tree; "
+            "absent from 5.18.12: docs/spec-corrections.md)",
+            {"vmemmap_dedup": "compound", "compound": "5.19"},
+            selectable=False,
+        ),
+        # --- v6.1 --------------------------------------------------------------------------
+        Change(
+            "device-coherent",
+            "mm: add device coherent memory type (MEMORY_DEVICE_COHERENT)",
+            None,
+            "v6.1 (include/linux/memremap.h:68-75, mm/memremap.c:323-332 of the 6.1.0 tree; "
+            "absent from 5.18.12, 6.0 not read)",
+            {"device_kinds": KINDS_4_18 | {"p2pdma", "device-coherent"}},
+            selectable=False,
+        ),
+        Change(
+            "device-refcount-zero",
+            "mm/memremap: DEVICE_PRIVATE/COHERENT pages start free (refcount 0, no pgmap "
+            "reference until zone_device_page_init)",
+            None,
+            "v6.1 (mm/page_alloc.c:6796-6842, mm/memremap.c:136-154, 270-272 of the 6.1.0 tree)",
+            {
+                "refcount_zero_types": frozenset(
+                    {"MEMORY_DEVICE_PRIVATE", "MEMORY_DEVICE_COHERENT"}
+                ),
+                "ref_skip_types": frozenset({"MEMORY_DEVICE_PRIVATE", "MEMORY_DEVICE_COHERENT"}),
+                "compound": "6.1",
+            },
+            selectable=False,
+        ),
+        Change(
+            "nd-struct-page-128",
+            "libnvdimm/pfn: MAX_STRUCT_PAGE_SIZE 128 (room for KMSAN metadata)",
+            None,
+            "v6.1.0 (drivers/nvdimm/nd.h:655 of the 6.1.0 tree; 64 again in 6.1.15 and 6.6)",
+            {"nd_struct_page_size": 128},
+            selectable=False,
+        ),
+        Change(
+            "lru-gen",
+            "mm: multi-gen LRU (LRU_GEN and LRU_REFS fields in page->flags, distro configs)",
+            None,
+            "v6.1 (kernel/bounds.c:26-27 of the 6.1.0 tree; docs/kernel-notes/page-format.md §2)",
+            {"lru_gen": True},
+            selectable=False,
+        ),
+        # --- v6.4, v6.6 --------------------------------------------------------------------
+        Change(
+            "head-prep-tail-1",
+            "mm: prep_compound_head after the first tail; init code moves to mm/mm_init.c",
+            None,
+            "v6.2-v6.4 (mm/mm_init.c:1026-1051 of the 6.4.0 tree; +1 already in 6.2.12)",
+            {"compound": "6.4", "pageflags": PAGEFLAGS_V6_4},
+            selectable=False,
+        ),
+        Change(
+            "less-noisy-hotplug",
+            "mm: Be less noisy during memory hotplug (memmap_init_zone_device line at pr_debug)",
+            None,
+            "v6.4 (mm/mm_init.c:1091 of the 6.4.0 tree; Tomas Krcka, 2023-03-23)",
+            {"init_message_debug": True},
+            selectable=False,
+        ),
+        Change(
+            "vmemmap-reserve-nr",
+            "mm/vmemmap/devdax: deduplicate only above VMEMMAP_RESERVE_NR vmemmap pages",
+            None,
+            "v6.6 (include/linux/mm.h:3789-3813, mm/mm_init.c:1021-1028 of the 6.6.0 tree)",
+            {"vmemmap_dedup": "reserve-nr", "compound": "6.6", "pageflags": PAGEFLAGS_V6_6},
+            selectable=False,
+        ),
+        Change(
+            "misaligned-fixed",
+            'mm/memory_hotplug: "Misaligned %s start: %#lx end: %#lx" (the stray # fixed)',
+            None,
+            "v6.6 (mm/memory_hotplug.c:393, 578 of the 6.6.0 tree)",
+            {"misaligned_message_fixed": True},
+            selectable=False,
+        ),
+        Change(
+            "nd-page-map-size",
+            "libnvdimm/pfn: MAX_STRUCT_PAGE_SIZE back to 64; refuse offset >= size - end_trunc",
+            None,
+            "v6.6 (drivers/nvdimm/pfn_devs.c:784-824, nd.h:655 of the 6.6.0 tree)",
+            {"nd_struct_page_size": 64, "nd_refuse_counts_end_trunc": True},
+            selectable=False,
+        ),
+        # --- v6.12 -------------------------------------------------------------------------
+        Change(
+            "dax-region-rwsem",
+            "device-dax: create dev_dax instances under the global dax_region_rwsem",
+            None,
+            "v6.12 (drivers/dax/bus.c:1536-1546 of the 6.12.0 tree)",
+            {"dax_region_rwsem": True},
+            selectable=False,
+        ),
+        Change(
+            "deferred-list-in-head-prep",
+            "mm: prep_compound_head sets _large_mapcount and the _deferred_list; page flags",
+            None,
+            "v6.12 (mm/internal.h:713-724, include/linux/page-flags.h of the 6.12.0 tree)",
+            {"compound": "6.12", "pageflags": PAGEFLAGS_V6_12},
+            selectable=False,
+        ),
+        Change(
+            "driver-core-dev-messages",
+            'driver core: probe failures as dev_err "probe with driver %s failed with error %d"',
+            None,
+            "v6.12 (drivers/base/dd.c:572-601 of the 6.12.0 tree)",
+            {"probe_message": "dev"},
+            selectable=False,
+        ),
+        # --- v7.0, v7.1 --------------------------------------------------------------------
+        Change(
+            "dax-refcount-zero",
+            "fs/dax: FS_DAX and P2PDMA pages also start at refcount 0 (folio refcount rework)",
+            None,
+            "v7.0 (mm/mm_init.c:1004-1063 of the 7.0.0 tree; after 6.12, release not pinned)",
+            {
+                "refcount_zero_types": frozenset(
+                    {
+                        "MEMORY_DEVICE_PRIVATE",
+                        "MEMORY_DEVICE_COHERENT",
+                        "MEMORY_DEVICE_FS_DAX",
+                        "MEMORY_DEVICE_PCI_P2PDMA",
+                    }
+                ),
+            },
+            selectable=False,
+        ),
+        Change(
+            "head-prep-after-loop",
+            "mm: prep_compound_head once after the tail loop",
+            None,
+            "v7.0 (mm/mm_init.c:1082-1106 of the 7.0.0 tree)",
+            {"compound": "7.0", "pageflags": PAGEFLAGS_V7_0},
+            selectable=False,
+        ),
+        Change(
+            "add-pages-pgmap",
+            "x86/mm: add_pages leaves max_pfn alone for ZONE_DEVICE (params->pgmap)",
+            None,
+            "v7.0 (arch/x86/mm/init_64.c:964-990 of the 7.0.0 tree)",
+            {"add_pages_skips_end_vars": True},
+            selectable=False,
+        ),
+        Change(
+            "compound-info-mask",
+            "mm: compound_info: tails store a mask, not the head (HUGETLB_PAGE_OPTIMIZE_VMEMMAP)",
+            None,
+            "v7.1 (include/linux/page-flags.h:208-280, mm/internal.h:902-908 of the 7.1.3 tree)",
+            {"compound": "7.1"},
+            selectable=False,
+        ),
+        Change(
+            "pageblock-migratetype-init-range",
+            "mm/mm_init: set the migratetype of every pageblock of a ZONE_DEVICE range in a pass "
+            "of its own; no dedup in early sections",
+            None,
+            "7.1.5 stable (mm/mm_init.c:678-688, 1004-1145 of danayer/linux-7.1.5; Muchun Song's "
+            "series, its mainline release not established)",
+            {"pageblock_init_range": True},
+            requires=("compound-devmaps",),
         ),
     )
 }
@@ -395,11 +615,49 @@ CHAIN: tuple[Release, ...] = (
     ),
     Release(
         "5.10",
-        ("remove-repoison", "pagemap-ranges", "devdax-generic", "nd-start-aligned"),
+        (
+            "remove-repoison",
+            "pagemap-ranges",
+            "devdax-generic",
+            "pg-arch-2",
+            "nd-claim-ebusy",
+            "nd-start-aligned",
+        ),
         "atjhamit/linux-v5.10 (5.10.0)",
     ),
     Release("5.12", ("taint-zone-device",), "zhangyinjun/linux-5.12.9 (5.12.9)"),
     Release("5.16", ("no-resize-locks",), "DFAUS-git/ps4-linux-kernel-5.16.10-belize (5.16.10)"),
+    Release(
+        "5.17",
+        ("compound-devmaps", "devdax-compound"),
+        "kuangfei2019/linux-5.17-mini2440-dt (5.17.0)",
+    ),
+    Release("5.18", ("bulk-ref-put",), "esuoyanyu/kernel-5.18 (5.18.12; no 5.18.0 tree)"),
+    Release("5.19", ("vmemmap-dedup",), "yishangzhang/linux-5.19 (5.19.0)"),
+    Release(
+        "6.1",
+        ("device-coherent", "device-refcount-zero", "nd-struct-page-128", "lru-gen"),
+        "fEndman/linux-6.1-t113 (6.1.0)",
+    ),
+    Release(
+        "6.4", ("head-prep-tail-1", "less-noisy-hotplug"), "julianw1010/WASP-linux-6.4.0 (6.4.0)"
+    ),
+    Release(
+        "6.6",
+        ("vmemmap-reserve-nr", "misaligned-fixed", "nd-page-map-size"),
+        "xie1111111/linux-6.6-opensbi-mllb (6.6.0)",
+    ),
+    Release(
+        "6.12",
+        ("dax-region-rwsem", "deferred-list-in-head-prep", "driver-core-dev-messages"),
+        "shilei-massclouds/linux-6.12 (6.12.0)",
+    ),
+    Release(
+        "7.0",
+        ("dax-refcount-zero", "head-prep-after-loop", "add-pages-pgmap"),
+        "julianw1010/WASP-linux-7.0.0 (7.0.0)",
+    ),
+    Release("7.1", ("compound-info-mask",), "rikudousennin22/linux-7.1.3 (7.1.3; no 7.1.0 tree)"),
 )
 
 

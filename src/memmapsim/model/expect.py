@@ -109,6 +109,9 @@ class DeviceExpectations:
     """The span minus other devices' ranges (whose pageblocks I4 checks)."""
     release_puts: int
     """pgmap references the release the driver registered will put."""
+    compound_order: int = 0
+    """The order of the device's compound pages (0: none): a tail's ``page->pgmap`` word
+    holds its compound head instead (I5)."""
 
 
 def subtract(lo: int, hi: int, holes: list[tuple[int, int]] | Ranges) -> Ranges:

@@ -27,10 +27,16 @@ def class_data(c: ClassCensus) -> dict[str, Any]:
         }
         for hist, pages in c.histories
     ]
-    return {
+    out: dict[str, Any] = {
         "class": c.cls.key,
         "label": c.cls.label,
         "pfns": [[_hex(lo), _hex(hi)] for lo, hi in c.cls.ranges],
+    }
+    if c.cls.period:
+        # the pfns of those ranges at these offsets of every compound page
+        out["compound_pages_of"] = c.cls.period
+        out["offsets"] = list(c.cls.window)
+    return out | {
         "pages": c.cls.pages,
         "init_passes": max(len(hist) for hist, _pages in c.histories),
         "uniform": c.uniform,
@@ -63,9 +69,13 @@ def device_data(d: DeviceResult) -> dict[str, Any]:
                 "alloc": a.alloc,
                 "align": a.align,
             }
+    out["pages_initialised"] = d.pages_initialised
+    out["struct_pages_written"] = d.struct_pages_written
     out["pages_initialised_locked"] = d.pages_locked
     out["pages_initialised_unlocked"] = d.pages_unlocked
     out["pages_poisoned"] = d.poisoned_pages
+    out["memmap_bytes"] = dict(d.memmap_bytes)
+    out["log_pages"] = d.log_pages
     out["pgmap_refs"] = {"taken": d.refs_taken, "put_at_release": d.refs_put_at_release}
     out["pfn_classes"] = [class_data(c) for c in d.census]
     return out
