@@ -30,7 +30,14 @@ from memmapsim.model.section import Medium
 from memmapsim.report import outputs
 from memmapsim.report.data import dmesg_lines, run_data
 from memmapsim.report.progress import Progress
-from memmapsim.report.text import plain_console, print_compare, print_run, print_table, say
+from memmapsim.report.text import (
+    plain_console,
+    print_compare,
+    print_run,
+    print_summary,
+    print_table,
+    say,
+)
 from memmapsim.report.timing_text import print_timing, print_timing_compare
 from memmapsim.simulate import ENGINES, RunResult, resolve_kernel, simulate
 
@@ -221,14 +228,22 @@ def _kernel_key(sc: Scenario, spec: str) -> tuple[str, frozenset[str]]:
 
 @app.command()
 def compare(
-    scenario: ScenarioArg,
+    scenario: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SCENARIO",
+            help="One or more built-in scenarios (see `memmapsim scenarios`) or TOML files.",
+            show_default=False,
+        ),
+    ],
     kernel: Annotated[
         list[str],
         typer.Option(
             "--kernel",
             "-k",
             metavar="KERNEL",
-            help="A kernel to compare (see `memmapsim kernels`); give two or more.",
+            help="A kernel to compare (see `memmapsim kernels`); two or more, or one with "
+            "several scenarios.",
             show_default=False,
         ),
     ],
@@ -254,31 +269,43 @@ def compare(
         ),
     ] = None,
 ) -> None:
-    """Run a scenario on several kernels and show them side by side, with time ratios.
-    Prints tables; --json prints one JSON object with one run per kernel."""
+    """Run scenarios on several kernels and show them side by side (--json prints one JSON
+    object, with a run per scenario and kernel): per scenario the pfn classes and the time
+    per kernel (ratios to the first), then a row per run with the struct pages written, the
+    memmap kept and the time."""
     try:
-        if len(kernel) < 2:
-            _refuse("--kernel", "compare needs at least two kernels")
+        if len(kernel) * len(scenario) < 2:
+            _refuse("--kernel", "compare needs at least two runs: two kernels, or two scenarios")
+        if len(set(scenario)) != len(scenario):
+            _refuse("SCENARIO", "a scenario is named twice: give it once")
         plot_to = outputs.check_plot(plot) if plot is not None else None
         dmesg_to = outputs.check_dmesg(dmesg) if dmesg is not None else None
-        sc = _load(scenario)
-        seen: dict[tuple[str, frozenset[str]], str] = {}
-        for k in kernel:
-            key = _kernel_key(sc, k)
-            if key in seen:
-                _refuse("--kernel", f"{k!r} is the same kernel as {seen[key]!r}: give it once")
-            seen[key] = k
-        results = []
-        with Progress(f"{sc.name}: simulating", total=len(kernel)) as bar:
+        scenarios = [_load(s) for s in scenario]
+        for sc in scenarios:
+            seen: dict[tuple[str, frozenset[str]], str] = {}
             for k in kernel:
-                bar.step(k)
-                results.append(_simulate(sc, k, backend, "timing", profile))
-                bar.advance()
+                key = _kernel_key(sc, k)
+                if key in seen:
+                    _refuse("--kernel", f"{k!r} is the same kernel as {seen[key]!r}: give it once")
+                seen[key] = k
+        groups: list[list[RunResult]] = []
+        name = scenarios[0].name if len(scenarios) == 1 else "compare"
+        with Progress(f"{name}: simulating", total=len(kernel) * len(scenarios)) as bar:
+            for sc in scenarios:
+                groups.append([])
+                for k in kernel:
+                    bar.step(f"{sc.name} {k}" if len(scenarios) > 1 else k)
+                    groups[-1].append(_simulate(sc, k, backend, "timing", profile))
+                    bar.advance()
+        results = [r for g in groups for r in g]
         files = outputs.Outputs()
         if dmesg_to is not None:
-            names = outputs.dmesg_file_names(sc.name, [r.kernel.name for r in results])
-            for name, r in zip(names, results, strict=True):
-                files.add(dmesg_to / name, "".join(ln + "\n" for ln in dmesg_lines(r)).encode())
+            for g in groups:
+                names = outputs.dmesg_file_names(g[0].scenario.name, [r.kernel.name for r in g])
+                for fname, r in zip(names, g, strict=True):
+                    files.add(
+                        dmesg_to / fname, "".join(ln + "\n" for ln in dmesg_lines(r)).encode()
+                    )
         if plot_to is not None:
             from memmapsim.report.plot import timeline
 
@@ -287,10 +314,19 @@ def compare(
     except InputError as e:
         _fail(e)
     if as_json:
-        _emit_json({"scenario": results[0].scenario.name, "runs": [run_data(r) for r in results]})
-    else:
-        print_compare(results, console)
-        print_timing_compare(results, console)
+        data: dict[str, Any] = {"runs": [run_data(r) for r in results]}
+        if len(scenarios) == 1:
+            data = {"scenario": scenarios[0].name} | data
+        else:
+            data = {"scenarios": [sc.name for sc in scenarios]} | data
+        _emit_json(data)
+        return
+    for g in groups:
+        if len(g) > 1:
+            print_compare(g, console)
+            print_timing_compare(g, console)
+    if len(groups) > 1:
+        print_summary(results, console)
 
 
 @app.command()

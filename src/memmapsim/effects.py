@@ -160,6 +160,30 @@ class RequestMemRegion(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseMemRegion(Effect):
+    """The devres release of ``devm_request_mem_region``: the claims inside ``[start,
+    start + size)`` go."""
+
+    start: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FindPgmap(Effect):
+    """The driver's own pointer to the pgmap it mapped for device ``dev_name`` (pmem->pgmap,
+    dev_dax->pgmap, ...): the id of the newest one not yet freed, or None."""
+
+    dev_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FreePgmap(Effect):
+    """The end of a teardown: ``percpu_ref_exit`` and the pgmap's memory freed."""
+
+    pgmap: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewPgmap(Effect):
     """A driver's ``struct dev_pagemap`` (its altmap and ref) comes into being; the result
     is its id, allocated by the memory model in creation order: the symbolic address

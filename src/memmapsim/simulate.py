@@ -27,11 +27,12 @@ from memmapsim.kernel.errno import errname
 from memmapsim.kernel.expect import expectations
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params
 from memmapsim.kernel.nvdimm import Namespace, NdRegion
-from memmapsim.kernel.probe import root_thread
+from memmapsim.kernel.probe import Step as ProbeStep
+from memmapsim.kernel.probe import root_thread, thread_name
 from memmapsim.kernel.sparse import boot_section_state
 from memmapsim.kernel.versions import KernelSpecError, first_release, parse_kernel
 from memmapsim.model.expect import DeviceExpectations
-from memmapsim.model.memmap import DenseMemmap, Memmap, RunsMemmap
+from memmapsim.model.memmap import Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PassKind
 from memmapsim.model.pgmap import HMM_DEVMEM_INDEX, PGMAP_INDEX, DevPagemap, PfnIndex
@@ -102,6 +103,8 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
                 f"dense needs {npfns:,} rows ({npfns * 72 / 2**30:.1f} GiB) for {sc.name}; it "
                 f"is the small-scale oracle (up to {DENSE_LIMIT_PFNS:,} pfns): use --backend runs",
             )
+        from memmapsim.model.dense import DenseMemmap  # numpy, only for this backend
+
         memmap = DenseMemmap(windows)
     elif backend == "runs":
         memmap = RunsMemmap()
@@ -172,6 +175,15 @@ class DeviceResult:
     def refs_put_at_release(self) -> int:
         return self.expected.release_puts if self.expected else 0
 
+    @property
+    def removed(self) -> bool:
+        """Torn down by a remove step (the state is what the teardown left)."""
+        return self.pgmap is not None and self.pgmap.freed
+
+    @property
+    def refs_put(self) -> int:
+        return self.pgmap.ref.puts if self.pgmap else 0
+
 
 @dataclass
 class RunResult:
@@ -223,8 +235,9 @@ def simulate(
         preflight(sc, k)
     mem = build_memory(sc, k, backend)
     nss = namespaces(sc)
-    root = root_thread(k, nss, nvdimm_bus(sc))
+    root = root_thread(k, steps_of(sc), nvdimm_bus(sc))
     out = RunResult(sc, k, backend, mem, [], [], [])
+    device_of = device_threads(sc)
     if engine == "inorder":
         ino = InOrderEngine(mem, hz=k.config.hz).run([root])
         rets, out.log, out.trace = {t.name: t.ret for t in ino.threads}, ino.log, ino.trace
@@ -233,8 +246,9 @@ def simulate(
         topo = topology(sc)
         tim = TimingEngine(mem, prof, topo, k.config.hz).run([(root, root_cpu(sc, topo))])
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
-        node_of = {ns.label: ns.nid for ns in nss}
-        out.timing, out.profile = summarize(tim, node_of), prof
+        node_of = {t: nss[i].nid for t, i in device_of.items()}
+        thread_dev = {t: nss[i].label for t, i in device_of.items()}
+        out.timing, out.profile = summarize(tim, node_of, thread_dev), prof
         out.cpus = {name: cpu for name, cpu, _node in tim.threads if name in node_of}
     else:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
@@ -243,17 +257,37 @@ def simulate(
     # setup_vm_debug() runs while parsing the command line, long before the probes.
     boot = [LogLine(0, level, text, "cmdline") for level, text in boot_messages(k)]
     out.log = boot + out.log
+    # each device's newest pgmap (a device removed and added again has two)
     by_label = {pg.cfg.dev_name: pg for pg in mem.all_pgmaps()}
     pgmaps = mem.all_pgmaps()
     expected = {pg.id: expectations(k, pg, pgmaps) for pg in pgmaps}
     devices = []
     for ns in nss:
         pg = by_label.get(ns.device.name)
-        devices.append(_device_result(mem, ns, pg, expected[pg.id] if pg else None, out.log))
-    labels = {d.pgmap.id: d.ns.label for d in devices if d.pgmap is not None}
+        exp = expected[pg.id] if pg else None
+        mine = {t for t, i in device_of.items() if i == ns.index}
+        devices.append(_device_result(mem, ns, pg, exp, out.log, mine))
+    labels = {pg.id: nss[i].label for pg in pgmaps for i in range(len(nss))
+              if pg.cfg.dev_name == nss[i].device.name}  # fmt: skip
     out.devices = devices
-    out.findings = check_all(mem, list(expected.values()), labels)
+    thread_device = {t: nss[i].label for t, i in device_of.items()}
+    out.findings = check_all(
+        mem, list(expected.values()), labels, lambda t: thread_device.get(t, t)
+    )
     return out
+
+
+def steps_of(sc: Scenario) -> list[ProbeStep]:
+    """The scenario's steps as the root thread runs them."""
+    nss = namespaces(sc)
+    return [(p.label, p.action, [nss[i] for i in p.devices]) for p in sc.plan()]
+
+
+def device_threads(sc: Scenario) -> dict[str, int]:
+    """Every device thread of the run (its probe, its removal, in every step) and the
+    index of its device."""
+    nss = namespaces(sc)
+    return {thread_name(nss[i], p.index, p.label): i for p in sc.plan() for i in p.devices}
 
 
 def _has_kind(kind: str, p: Params) -> bool:
@@ -279,7 +313,7 @@ def preflight(sc: Scenario, k: Kernel) -> None:
     """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
     another, the order the devices are listed), where every check the kernel makes —
     including the conflict probes that concurrent probes can race past — is effective."""
-    root = root_thread(k, namespaces(sc), nvdimm_bus(sc))
+    root = root_thread(k, steps_of(sc), nvdimm_bus(sc))
     res = InOrderEngine(build_memory(sc, k, "runs"), hz=k.config.hz).run([root])
     _check_refusals(sc, k, {t.name: t.ret for t in res.threads}, res.log)
 
@@ -288,16 +322,22 @@ def _check_refusals(
     sc: Scenario, k: Kernel, rets: dict[str, int], log: list[LogLine], note: str = ""
 ) -> None:
     """Raise InputError for the first device whose probe failed, in the kernel's words."""
-    for i, ns in enumerate(namespaces(sc)):
-        ret = rets[ns.label]
-        if ret:
-            raise InputError(sc.source, f"devices[{i}]", _refusal(k, ns, ret, log) + note)
+    nss = namespaces(sc)
+    for p in sc.plan():
+        if p.action != "add":
+            continue
+        for i in p.devices:
+            name = thread_name(nss[i], p.index, p.label)
+            ret = rets[name]
+            if ret:
+                where = f"devices[{i}]" if p.index == 0 else f"steps[{p.index}]"
+                raise InputError(sc.source, where, _refusal(k, nss[i], name, ret, log) + note)
 
 
-def _refusal(k: Kernel, ns: Namespace, ret: int, log: list[LogLine]) -> str:
+def _refusal(k: Kernel, ns: Namespace, thread: str, ret: int, log: list[LogLine]) -> str:
     """The kernel's own words for a refused probe: what the thread printed at warning
     level or above, else its debug lines (dev_dbg, pr_debug are off by default)."""
-    mine = [ln for ln in log if ln.thread == ns.label]
+    mine = [ln for ln in log if ln.thread == thread]
     said = [ln.text for ln in mine if ln.level != "debug"] or [ln.text for ln in mine]
     quote = "; ".join(f'"{t}"' for t in said) if said else "(the kernel prints nothing)"
     return f"kernel {k.name} refuses {ns.label} ({errname(ret)}): {quote}"
@@ -314,11 +354,12 @@ def _device_result(
     pgmap: DevPagemap | None,
     exp: DeviceExpectations | None,
     log: list[LogLine],
+    threads: set[str],
 ) -> DeviceResult:
     res = DeviceResult(ns, pgmap, exp)
     for ln in log:
         m = INIT_LINE.search(ln.text)
-        if ln.thread == ns.label and m:
+        if ln.thread in threads and m:
             res.log_pages = int(m.group(1))
     if pgmap is None or exp is None:
         return res

@@ -23,7 +23,15 @@ def scenario(*parts: str, machine: str = NODE0, head: str = 'kernel = "4.18"\n')
 
 
 def test_builtin_names() -> None:
-    assert builtin_names() == ["duyck-2018", "tiny-pmem"]
+    assert builtin_names() == [
+        "devdax-128g-1g",
+        "devdax-128g-2m",
+        "devdax-128g-4k",
+        "duyck-2018",
+        "gpu-hmm-16g",
+        "tiny-hmm",
+        "tiny-pmem",
+    ]
 
 
 def test_duyck_2018() -> None:
@@ -236,7 +244,7 @@ def test_missing_file_names_the_builtins(tmp_path: Path) -> None:
         load_scenario(path)
     assert (info.value.source, info.value.field) == (path, None)
     assert "no such file" in info.value.message
-    assert "duyck-2018, tiny-pmem" in info.value.message
+    assert "duyck-2018, gpu-hmm-16g, tiny-hmm, tiny-pmem" in info.value.message
 
 
 @pytest.mark.parametrize(

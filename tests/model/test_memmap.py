@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memmapsim.model.memmap import PFN_LIMIT, DenseMemmap, Memmap, RunsMemmap
+from memmapsim.model.dense import DenseMemmap
+from memmapsim.model.memmap import PFN_LIMIT, Memmap, RunsMemmap
 from memmapsim.model.page import ABSENT_RECORD, PageRecord, PassKind, PassRecord
 from memmapsim.model.pageflags import PAGEFLAGS_V4_20, PageFlagsLayout, ZoneType
 from memmapsim.model.structpage import (

@@ -14,7 +14,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memmapsim.model.memmap import STALE_RECORD, DenseMemmap, Memmap, RunsMemmap, Spread, Step
+from memmapsim.model.dense import DenseMemmap
+from memmapsim.model.memmap import STALE_RECORD, Memmap, RunsMemmap, Spread, Step
 from memmapsim.model.page import ABSENT_RECORD, PageRecord, PassKind, PassRecord
 from memmapsim.model.periodic import Sharing
 from memmapsim.model.structpage import Word, set_bits, store

@@ -9,7 +9,10 @@ ranges and what was seen there.
 - I5: every non-reserve pfn of ``res`` has zone DEVICE, the device's node, PG_reserved
   and ``page->pgmap`` pointing at the device's pgmap (a compound tail: a compound head of
   the device's order);
-- PASSES: no pfn is initialized by more passes than the version intends for its class.
+- PASSES: no pfn is initialized by more passes than the version intends for its class;
+- I6: after a teardown, the device's span has no memmap left;
+- I1 / I8: no kernel path reads a struct page that is not initialized (I8: the zone-span
+  shrinking of a removal).
 
 What a version intends comes from the kernel layer as
 :class:`~memmapsim.model.expect.DeviceExpectations`; nothing here knows a version.
@@ -18,12 +21,13 @@ What a version intends comes from the kernel layer as
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memmap import Spread
 from memmapsim.model.memory import MemoryState
-from memmapsim.model.page import PageRecord, PageView
+from memmapsim.model.page import ABSENT_RECORD, PageRecord, PageView
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
@@ -101,8 +105,10 @@ def check_passes(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[
 
 
 def check_refs(pgmap: DevPagemap, exp: DeviceExpectations, label: str) -> list[Finding]:
-    """I2 at the end of add: the references taken for pages must match the puts to come."""
-    taken, puts = pgmap.ref.gets, exp.release_puts
+    """I2 at the end of add: the references taken for pages must match the puts to come;
+    after a teardown, the puts made."""
+    taken = pgmap.ref.gets
+    puts = pgmap.ref.puts if exp.removed else exp.release_puts
     if taken == puts:
         return []
     lo, hi = sorted((pgmap.cfg.pfn_first(), pgmap.cfg.pfn_end()))
@@ -190,17 +196,56 @@ def _page_problems(page: PageView, pgmap: DevPagemap, order: int = 0) -> list[st
     return problems
 
 
+def check_removed(mem: MemoryState, exp: DeviceExpectations, label: str) -> list[Finding]:
+    """I6 after a teardown: no struct page of the device's span is left mapped."""
+    found: dict[str, Spread] = {}
+    for lo, hi in exp.span_pages:
+        mem.memmap.spread(lo, hi, lambda r: None if r == ABSENT_RECORD else "left", found)
+    return [
+        _finding("I6", label, spread, "memmap still mapped after the device was removed")
+        for spread in found.values()
+    ]
+
+
+READ_INVARIANT = {"shrink_zone_span": "I8"}
+"""Readers with an invariant of their own (I8: span shrinking); any other is I1."""
+
+
+def check_reads(mem: MemoryState, device_of: Callable[[str], str]) -> list[Finding]:
+    """I1/I8: a kernel path dereferenced a struct page that was not initialized (absent,
+    stale or poisoned) — one finding per reader and state, per device."""
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for rd in mem.uninitialized_reads:
+        groups[(device_of(rd.thread), rd.by, rd.state)].append(rd.pfn)
+    out = []
+    for (label, by, state), pfns in groups.items():
+        spread = Spread()
+        for pfn in sorted(set(pfns)):
+            spread.add(pfn, pfn + 1)
+        what = {"absent": "has no memmap", "stale": "was never initialized",
+                "poisoned": "is poisoned (never initialized)"}[state]  # fmt: skip
+        msg = f"{by} read a struct page that {what}"
+        out.append(_finding(READ_INVARIANT.get(by, "I1"), label, spread, msg))
+    return out
+
+
 def check_all(
-    mem: MemoryState, expected: list[DeviceExpectations], labels: dict[int, str]
+    mem: MemoryState,
+    expected: list[DeviceExpectations],
+    labels: dict[int, str],
+    device_of: Callable[[str], str] = str,
 ) -> list[Finding]:
     """All invariants for every pgmap the kernel has expectations for; ``labels`` names
-    each pgmap's device."""
+    each pgmap's device, ``device_of`` the device a thread worked for."""
     out: list[Finding] = []
     for exp in expected:
         pgmap = mem.pgmap(exp.pgmap)
         label = labels.get(pgmap.id, pgmap.cfg.dev_name)
         out += check_refs(pgmap, exp, label)
+        if exp.removed:
+            out += check_removed(mem, exp, label)
+            continue
         out += check_pageblocks(mem, exp, label)
         out += check_device_pages(mem, pgmap, exp, label)
         out += check_passes(mem, exp, label)
-    return out
+    return out + check_reads(mem, device_of)

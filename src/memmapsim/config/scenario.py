@@ -199,15 +199,56 @@ class Knobs(_Strict):
     eleven days of uptime)."""
 
 
+class ScenarioStep(_Strict):
+    """One step of a scenario, run after the previous one has finished: ``add`` probes
+    devices (their drivers bind and map their memory), ``remove`` unbinds them (the
+    teardown: ``devm_memremap_pages_release`` / ``memunmap_pages``)."""
+
+    action: Literal["add", "remove"]
+    devices: list[Name] | None = None
+    """The devices, by name; all of them by default."""
+    label: Name | None = None
+    """How reports and ``page --after`` name the step; by default the action, numbered
+    when it occurs more than once (``add#1``, ``remove``, ``add#2``)."""
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    label: str
+    action: Literal["add", "remove"]
+    devices: tuple[int, ...]
+    """Indices into ``Scenario.devices``."""
+    index: int
+    """Position in ``steps`` (0 for the implicit add of a scenario without steps)."""
+
+
 class Scenario(_Strict):
     name: Name
     description: str = ""
     kernel: str = "4.20"
     machine: Machine
     devices: list[Device] = Field(default_factory=list)
+    steps: list[ScenarioStep] = Field(default_factory=list)
+    """What happens, in order; without steps, every device is added once."""
     knobs: Knobs = Field(default_factory=Knobs)
 
     source: str = Field(default="<scenario>", exclude=True)
+
+    def plan(self) -> list[PlannedStep]:
+        """The steps with defaults filled in (see :class:`ScenarioStep`)."""
+        steps = self.steps or [ScenarioStep(action="add")]
+        index = {d.name: i for i, d in enumerate(self.devices)}
+        counts = {a: sum(s.action == a for s in steps) for a in ("add", "remove")}
+        seen = {"add": 0, "remove": 0}
+        out = []
+        for i, s in enumerate(steps):
+            seen[s.action] += 1
+            label = s.label or (
+                f"{s.action}#{seen[s.action]}" if counts[s.action] > 1 else s.action
+            )
+            names = s.devices if s.devices is not None else [d.name for d in self.devices]
+            out.append(PlannedStep(label, s.action, tuple(index[n] for n in names), i))
+        return out
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -241,7 +282,32 @@ def parse_scenario(text: str, source: str) -> Scenario:
     except ValidationError as e:
         raise schema_error(e, source) from None
     check_machine(sc)
+    check_steps(sc)
     return sc
+
+
+def check_steps(sc: Scenario) -> None:
+    """Steps name known devices, add only what is not present, remove only what is, and
+    have distinct labels."""
+    names = {d.name for d in sc.devices}
+    present: set[str] = set()
+    for i, s in enumerate(sc.steps):
+        fld = f"steps[{i}]"
+        listed = s.devices if s.devices is not None else [d.name for d in sc.devices]
+        if len(set(listed)) != len(listed):
+            raise InputError(sc.source, f"{fld}.devices", "a device is listed twice")
+        for n in listed:
+            if n not in names:
+                raise InputError(sc.source, f"{fld}.devices", f"no device named {toml_value(n)}")
+            if s.action == "add" and n in present:
+                raise InputError(sc.source, f"{fld}.devices", f"{n} is present already")
+            if s.action == "remove" and n not in present:
+                raise InputError(sc.source, f"{fld}.devices", f"{n} is not present")
+        present = present | set(listed) if s.action == "add" else present - set(listed)
+    labels = [p.label for p in sc.plan()]
+    for i, label in enumerate(labels):
+        if labels.index(label) != i:
+            raise InputError(sc.source, f"steps[{i}].label", f"label {label!r} is used twice")
 
 
 def check_machine(sc: Scenario) -> None:

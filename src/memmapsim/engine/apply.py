@@ -92,6 +92,9 @@ class Applier:
             fx.PercpuRefPut: lambda t, e: self.mem.pgmap(e.pgmap).ref.put_many(e.n),
             fx.PercpuRefKill: lambda t, e: self.mem.pgmap(e.pgmap).ref.kill(),
             fx.ReadPage: self._read_page,
+            fx.ReleaseMemRegion: self._release_mem_region,
+            fx.FindPgmap: self._find_pgmap,
+            fx.FreePgmap: self._free_pgmap,
             fx.ReadSections: lambda t, e: list(self.mem.sections.runs(e.lo, e.hi)),
             fx.SetSections: lambda t, e: self.mem.sections.assign(e.lo, e.hi, e.state),
             fx.PopulateMemmap: self._populate_memmap,
@@ -153,7 +156,19 @@ class Applier:
         self.mem.claims.append(Resource(e.name, e.start, end))
         return True
 
+    def _release_mem_region(self, t: ThreadCtx, e: fx.ReleaseMemRegion) -> None:
+        end = e.start + e.size - 1
+        self.mem.claims = [c for c in self.mem.claims if not (e.start <= c.start and c.end <= end)]
+
     # --- pgmaps -------------------------------------------------------------------------------
+    def _find_pgmap(self, t: ThreadCtx, e: fx.FindPgmap) -> int | None:
+        found = [pg.id for pg in self.mem.all_pgmaps() if pg.cfg.dev_name == e.dev_name]
+        live = [i for i in found if not self.mem.pgmap(i).freed]
+        return live[-1] if live else None
+
+    def _free_pgmap(self, t: ThreadCtx, e: fx.FreePgmap) -> None:
+        self.mem.pgmap(e.pgmap).freed = True
+
     def _new_pgmap(self, t: ThreadCtx, e: fx.NewPgmap) -> int:
         pid = len(self.mem.pgmaps)
         altmap = VmemAltmap(e.cfg.altmap) if e.cfg.altmap is not None else None

@@ -54,21 +54,29 @@ def _span(name: str, node: int, ivs: list[Interval], holds: list[LockHold], end:
     )
 
 
-def summarize(res: TimingResult, node_of: dict[str, int] | None = None) -> TimingSummary:
-    """Spans per device thread and per node. ``node_of`` names the device threads and the
-    node each device is on (the threads of the root and of helpers are not devices); by
-    default every thread counts, on its CPU's node."""
+def summarize(
+    res: TimingResult,
+    node_of: dict[str, int] | None = None,
+    device_of: dict[str, str] | None = None,
+) -> TimingSummary:
+    """Spans per device and per node. ``node_of`` names the device threads and the node
+    each device is on (the threads of the root and of helpers are not devices); by default
+    every thread counts, on its CPU's node. ``device_of`` groups threads into devices (a
+    device's probe and, in a later step, its removal); by default each thread is one."""
     if node_of is None:
         node_of = {name: cnode for name, _cpu, cnode in res.threads}
+    if device_of is None:
+        device_of = {name: name for name in node_of}
+    names = list(dict.fromkeys(device_of[t] for t in node_of))
     devices = tuple(
         _span(
             name,
-            dnode,
-            [i for i in res.intervals if i.thread == name],
-            [h for h in res.holds if h.thread == name],
+            next(node_of[t] for t in node_of if device_of[t] == name),
+            [i for i in res.intervals if device_of.get(i.thread) == name],
+            [h for h in res.holds if device_of.get(h.thread) == name],
             res.end,
         )
-        for name, dnode in node_of.items()
+        for name in names
     )
     nodes = tuple(
         _span(

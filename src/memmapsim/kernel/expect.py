@@ -179,7 +179,7 @@ def release_puts(k: Kernel, cfg: PgmapConfig) -> int:
 
 def expectations(k: Kernel, pgmap: DevPagemap, all_pgmaps: list[DevPagemap]) -> DeviceExpectations:
     cfg = pgmap.cfg
-    others = [range_pfns(p.cfg, i) for p in all_pgmaps if p.id != pgmap.id
+    others = [range_pfns(p.cfg, i) for p in all_pgmaps if p.id != pgmap.id and not p.freed
               for i in range(len(p.cfg.ranges))]  # fmt: skip
     res_lo, res_hi = res_pfns(cfg)
     if cfg.altmap is not None:
@@ -195,4 +195,5 @@ def expectations(k: Kernel, pgmap: DevPagemap, all_pgmaps: list[DevPagemap]) -> 
         span_pages,
         release_puts(k, cfg),
         cfg.vmemmap_shift if k.p.compound_devmaps else 0,
+        pgmap.freed,
     )

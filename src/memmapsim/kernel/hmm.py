@@ -17,9 +17,11 @@ from memmapsim.effects import (
     Gen,
     InitPages,
     PageWork,
+    PercpuRefKill,
     PgmapIndexInsert,
     PgmapIndexRemove,
     Printk,
+    ReadPage,
     ReadPgmap,
     RegionIntersects,
     Release,
@@ -29,8 +31,10 @@ from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import EBUSY, ENXIO
 from memmapsim.kernel.kernel import Kernel
 from memmapsim.kernel.memory_hotplug import (
+    __remove_pages,
     add_pages,
     arch_add_memory,
+    arch_remove_memory,
     mem_hotplug_begin,
     mem_hotplug_done,
     move_pfn_range_to_zone,
@@ -91,3 +95,26 @@ def hmm_devmem_pages_create(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
         )
         yield InitPages(pfn_first, pfn_last, work)
     return 0
+
+
+def hmm_devmem_release(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[None]:
+    """The teardown of ``hmm_devmem_add`` (v4.18-v4.20), devres actions in reverse order:
+    ``hmm_devmem_ref_kill`` (kill the ref and wait), then ``hmm_devmem_release``: warn if
+    the ref is still live, read the zone from the struct page at the section-aligned start
+    (``page_zone(pfn_to_page(start_pfn))``), remove the memory under the hotplug lock
+    (``__remove_pages`` for DEVICE_PRIVATE), and drop the radix entries. No page reference
+    is put: none was taken."""
+    cfg = pgmap.cfg
+    yield PercpuRefKill(pgmap.id)
+    align_start, align_size = section_align(cfg.res_start, cfg.res_size)
+    lo, n = align_start >> PAGE_SHIFT, align_size >> PAGE_SHIFT
+    yield ReadPage(lo, "hmm_devmem_release")
+    yield from mem_hotplug_begin()
+    if cfg.type == MemoryType.MEMORY_DEVICE_PUBLIC:
+        yield from arch_remove_memory(k, dev.nid, align_start, align_size, None, None)
+    else:
+        yield from __remove_pages(k, dev.nid, ZoneType.ZONE_DEVICE, lo, n, None)
+    yield from mem_hotplug_done()
+    yield Acquire(HMM_DEVMEM_LOCK)
+    yield PgmapIndexRemove(HMM_DEVMEM_INDEX, lo, lo + n)
+    yield Release(HMM_DEVMEM_LOCK)

@@ -6,20 +6,37 @@ each nvdimm namespace's pfn/dax device with the libnvdimm bus, which queues regi
 (on which node is a version's choice: :attr:`Paths.nd_device_register`), and it lets each
 PCI driver (GPU, NVMe CMB) probe its device memory in PCI probe context (``pci_call_probe`` runs
 the probe with ``work_on_cpu`` on a CPU of the device's node, in every version modelled).
-Then it waits for all of them (``nd_synchronize``).
+Then it waits for all of them (``nd_synchronize``). A scenario with steps runs them in
+order from the root thread: later adds the same way, removes as driver unbinds
+(:func:`really_remove`), one thread per device.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from memmapsim.effects import AsyncSynchronize, Gen, Join, Printk, Spawn, ThreadSpec
+from memmapsim.effects import (
+    AsyncSynchronize,
+    FindPgmap,
+    FreePgmap,
+    Gen,
+    Join,
+    PercpuRefKill,
+    Printk,
+    ReadPgmap,
+    ReleaseMemRegion,
+    Spawn,
+    ThreadSpec,
+)
 from memmapsim.kernel.dax import dax_pmem_probe
+from memmapsim.kernel.device import KDevice
 from memmapsim.kernel.errno import ENODEV, ENXIO
 from memmapsim.kernel.gpu import device_memory_probe
+from memmapsim.kernel.hmm import hmm_devmem_release
 from memmapsim.kernel.kernel import Kernel
 from memmapsim.kernel.nvdimm import ND_ASYNC_DOMAIN, Namespace, NdRegion, nd_pmem_probe
 from memmapsim.kernel.p2pdma import pci_p2pdma_add_resource
+from memmapsim.model.pgmap import Pgmap
 
 ROOT = "kernel_init"
 """The name of the root thread."""
@@ -56,16 +73,18 @@ def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int
     return ret
 
 
-def probe_thread(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> ThreadSpec:
-    """The thread that probes ``ns``, named after the device."""
-    return ThreadSpec(ns.label, partial(really_probe, k, ns, bus))
+def probe_thread(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...], name: str) -> ThreadSpec:
+    """The thread that probes ``ns``."""
+    return ThreadSpec(name, partial(really_probe, k, ns, bus))
 
 
-def probe_devices(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) -> Gen[int]:
-    """The root thread: start every device's probe in the order listed, then wait."""
+def probe_devices(
+    k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...], names: list[str]
+) -> Gen[int]:
+    """Start every device's probe in the order listed, then wait for all of them."""
     spawned = []
-    for ns in nss:
-        spec = probe_thread(k, ns, bus)
+    for ns, name in zip(nss, names, strict=True):
+        spec = probe_thread(k, ns, bus, name)
         if ns.kind not in NVDIMM_KINDS:
             tid = yield Spawn(spec, ns.nid)
             spawned.append(tid)
@@ -77,5 +96,71 @@ def probe_devices(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) ->
     return 0
 
 
-def root_thread(k: Kernel, nss: list[Namespace], bus: tuple[NdRegion, ...]) -> ThreadSpec:
-    return ThreadSpec(ROOT, partial(probe_devices, k, nss, bus))
+def driver_device(k: Kernel, ns: Namespace) -> KDevice:
+    """The device whose driver mapped the memory (and whose devres undoes it): the dev_dax
+    (driver "device_dax") for device-dax since v5.1, else the probed device."""
+    if ns.kind == "devdax" and k.p.devdax_bus:
+        return KDevice(ns.device.name, "device_dax", ns.nid)
+    return ns.device
+
+
+def really_remove(k: Kernel, ns: Namespace) -> Gen[int]:
+    """Unbind the driver of ``ns`` (``ndctl disable-namespace``, a GPU driver unload, an
+    NVMe controller removal): its devres actions run in reverse order of registration.
+
+    Up to v4.20 the driver's own kill action — registered after ``devm_memremap_pages`` —
+    runs first (``pmem_freeze_queue``, ``dax_pmem_percpu_kill``,
+    ``pci_p2pdma_percpu_kill``; HMM's ``hmm_devmem_ref_kill``); from v5.0 the release
+    calls ``pgmap->kill`` itself. Then the teardown of the mapping
+    (:attr:`Paths.memunmap_pages`, or HMM's ``hmm_devmem_release``), the pgmap's end, and
+    the regions the driver claimed."""
+    pgmap_id = yield FindPgmap(ns.device.name)
+    if pgmap_id is None:
+        return -ENODEV
+    cfg = yield ReadPgmap(pgmap_id)
+    pgmap = Pgmap(pgmap_id, cfg)
+    dev = driver_device(k, ns)
+    if ns.kind == "device-private" and k.p.hmm == "hmm-devmem":
+        yield from hmm_devmem_release(k, dev, pgmap)
+    else:
+        if not k.p.memremap_kill:
+            yield PercpuRefKill(pgmap_id)
+        yield from k.paths.memunmap_pages(k, dev, pgmap)
+    yield FreePgmap(pgmap_id)
+    yield ReleaseMemRegion(ns.start, ns.size)
+    return 0
+
+
+def remove_devices(k: Kernel, nss: list[Namespace], names: list[str]) -> Gen[int]:
+    """Unbind every device listed, concurrently, and wait for all of them."""
+    tids = []
+    for ns, name in zip(nss, names, strict=True):
+        tid = yield Spawn(ThreadSpec(name, partial(really_remove, k, ns)), ns.nid)
+        tids.append(tid)
+    for tid in tids:
+        yield Join(tid)
+    return 0
+
+
+Step = tuple[str, str, list[Namespace]]
+"""A scenario step: its label, ``add`` or ``remove``, the devices."""
+
+
+def thread_name(ns: Namespace, step: int, label: str) -> str:
+    """A device's thread in a step: its name in the first step, ``name@label`` after."""
+    return ns.label if step == 0 else f"{ns.label}@{label}"
+
+
+def run_steps(k: Kernel, steps: list[Step], bus: tuple[NdRegion, ...]) -> Gen[int]:
+    """The root thread: each step once the previous one has finished."""
+    for i, (label, action, nss) in enumerate(steps):
+        names = [thread_name(ns, i, label) for ns in nss]
+        if action == "add":
+            yield from probe_devices(k, nss, bus, names)
+        else:
+            yield from remove_devices(k, nss, names)
+    return 0
+
+
+def root_thread(k: Kernel, steps: list[Step], bus: tuple[NdRegion, ...]) -> ThreadSpec:
+    return ThreadSpec(ROOT, partial(run_steps, k, steps, bus))

@@ -112,6 +112,9 @@ class DeviceExpectations:
     compound_order: int = 0
     """The order of the device's compound pages (0: none): a tail's ``page->pgmap`` word
     holds its compound head instead (I5)."""
+    removed: bool = False
+    """The device was torn down: its span must have no memmap left and every reference
+    taken must have been put."""
 
 
 def subtract(lo: int, hi: int, holes: list[tuple[int, int]] | Ranges) -> Ranges:

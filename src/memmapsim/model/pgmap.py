@@ -166,6 +166,8 @@ class DevPagemap:
     nid: int
     ref: PercpuRef
     altmap: VmemAltmap | None = None
+    freed: bool = False
+    """Torn down (its memory is gone: the driver's remove ran to the end)."""
 
 
 @dataclass

@@ -69,6 +69,7 @@ def device_data(d: DeviceResult) -> dict[str, Any]:
                 "alloc": a.alloc,
                 "align": a.align,
             }
+    out["present"] = d.pgmap is not None and not d.removed
     out["pages_initialised"] = d.pages_initialised
     out["struct_pages_written"] = d.struct_pages_written
     out["pages_initialised_locked"] = d.pages_locked
@@ -77,6 +78,8 @@ def device_data(d: DeviceResult) -> dict[str, Any]:
     out["memmap_bytes"] = dict(d.memmap_bytes)
     out["log_pages"] = d.log_pages
     out["pgmap_refs"] = {"taken": d.refs_taken, "put_at_release": d.refs_put_at_release}
+    if d.removed:
+        out["pgmap_refs"]["put"] = d.refs_put
     out["pfn_classes"] = [class_data(c) for c in d.census]
     return out
 
