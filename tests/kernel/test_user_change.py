@@ -145,9 +145,12 @@ def test_relative_path_is_from_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, DELEGATE)
+    (tmp_path / "changes").mkdir()
+    write(tmp_path / "changes", DELEGATE, "no_suffix")
     monkeypatch.chdir(tmp_path)
     assert parse_kernel("5.16+./my_change.py").added == ("./my_change.py",)
     assert parse_kernel("5.16+my_change.py").added == ("my_change.py",)
+    assert parse_kernel("5.16+changes/no_suffix").added == ("changes/no_suffix",)
 
 
 def test_a_change_file_named_twice(tmp_path: Path) -> None:
