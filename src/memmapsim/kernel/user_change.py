@@ -267,8 +267,20 @@ class _File:
 
     def guard_thread(self, spec: ThreadSpec, parent: str) -> ThreadSpec:
         what = f"thread {spec.name} of {parent}"
-        start = spec.start
-        return ThreadSpec(spec.name, lambda: self.guard(what, start, start))
+        return ThreadSpec(spec.name, functools.partial(self.thread, what, spec.start))
+
+    def thread(self, what: str, start: Callable[[], Gen[int]]) -> Gen[int]:
+        """A guarded thread, which must also return an int (its exit code; engines take
+        None for "still running")."""
+        ret = yield from self.guard(what, start, start)
+        if not isinstance(ret, int):
+            raise InputError(
+                self.at(self.def_line(start)),
+                None,
+                f"{what} returned {_shown(ret)}, not an int: a thread returns its exit code "
+                "(return 0)",
+            )
+        return ret
 
     def yield_line(self, gen: Generator[Any, Any, Any]) -> int | None:
         """The innermost line of this file where ``gen`` (or a generator it delegates to
