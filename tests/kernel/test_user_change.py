@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from memmapsim.config.scenario import load_scenario
+from memmapsim.effects import AsyncSchedule, ThreadSpec
 from memmapsim.errors import InputError
 from memmapsim.kernel import page_alloc
 from memmapsim.kernel.kernel import Paths
@@ -365,3 +366,32 @@ def test_a_thread_that_returns_no_exit_code(tmp_path: Path) -> None:
         f"{path}:9: thread helper0 of memmap_init_zone_device returned None, not an int: "
         "a thread returns its exit code (return 0)"
     )
+
+
+NDR = """from memmapsim.kernel.nvdimm import nd_device_register_node_local as builtin
+
+
+def ndr(k, probe, nid):
+    yield from builtin(k, probe, nid)
+
+
+PATHS = {"nd_device_register": ndr}
+"""
+
+
+def test_nd_device_register_must_start_its_probe(tmp_path: Path) -> None:
+    path = write(tmp_path, NDR.replace("yield from builtin(k, probe, nid)", "yield from ()"))
+    msg = run_error(f"5.16+{path}")
+    assert msg.startswith(
+        f"{path}:4: nd_device_register returned without starting the probe thread it was given"
+    )
+
+
+def test_the_probe_thread_is_memmapsims_not_the_users(tmp_path: Path) -> None:
+    """The probe thread nd_device_register is given runs built-in code: it reaches the
+    engine as it is, so a failure in it is not blamed on the change file."""
+    k = parse_kernel(f"5.16+{write(tmp_path, NDR)}")
+    probe = ThreadSpec("pmem0", lambda: iter(()))  # type: ignore[arg-type,return-value]
+    effect = next(k.paths.nd_device_register(k, probe, 0))
+    assert isinstance(effect, AsyncSchedule) and effect.thread is probe
+    assert run(f"5.16+{tmp_path}/my_change.py").devices[0].census == run("5.16").devices[0].census

@@ -218,15 +218,21 @@ class _File:
         """``fn`` as a code path whose errors are the user's (module doc)."""
 
         def user_code_path(*args: Any) -> Gen[Any]:
-            return (yield from self.guard(key, fn, lambda: fn(*args)))
+            # nd_device_register's caller waits for the probe thread it is given
+            probe = args[1] if key == "nd_device_register" and len(args) > 1 else None
+            return (yield from self.guard(key, fn, lambda: fn(*args), probe))
 
         functools.update_wrapper(user_code_path, fn)
         return user_code_path
 
-    def guard(self, what: str, fn: object, start: Callable[[], object]) -> Gen[Any]:
+    def guard(
+        self, what: str, fn: object, start: Callable[[], object], probe: object = None
+    ) -> Gen[Any]:
         """Run the generator ``start()`` gives, effect by effect: its exceptions become
         InputErrors at the user's line, its non-effects are refused, the threads it
-        creates are guarded too. ``what`` names it in messages."""
+        creates are guarded too. ``probe``, if given, is memmapsim's thread, which it must
+        start and which is left alone. ``what`` names it in messages; ``fn`` is the
+        function behind ``start``."""
         try:
             gen = start()
         except InputError:
@@ -245,13 +251,23 @@ class _File:
             try:
                 eff = gen.send(reply)
             except StopIteration as stop:
+                if probe is not None:
+                    raise InputError(
+                        self.at(self.def_line(fn)),
+                        None,
+                        f"{what} returned without starting the probe thread it was given "
+                        "(yield AsyncSchedule(probe, nid, ND_ASYNC_DOMAIN))",
+                    ) from None
                 return stop.value
             except InputError:
                 raise
             except Exception as e:
                 raise self.error(e, f"in {what}") from None
             if isinstance(eff, Spawn | AsyncSchedule):
-                eff = replace(eff, thread=self.guard_thread(eff.thread, what))
+                if eff.thread is probe:
+                    probe = None
+                else:
+                    eff = replace(eff, thread=self.guard_thread(eff.thread, what))
             elif not isinstance(eff, Effect):
                 raise InputError(
                     self.at(self.yield_line(gen)),
@@ -297,13 +313,17 @@ class _File:
     def error(self, e: BaseException, context: str) -> InputError:
         """``e``, raised in the user's code, at the innermost line of this file in its
         traceback: ``my_change.py:17: ZeroDivisionError: division by zero (in ...)``."""
+        text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        return InputError(self.at(self.user_line(e)), None, f"{text} ({context})")
+
+    def user_line(self, e: BaseException) -> int | None:
+        """The innermost line of this file in ``e``'s traceback."""
         line, tb = None, e.__traceback__
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == self.filename:
                 line = tb.tb_lineno
             tb = tb.tb_next
-        text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        return InputError(self.at(line), None, f"{text} ({context})")
+        return line
 
 
 def _shown(v: object) -> str:
