@@ -22,8 +22,9 @@ one: a missing file, a syntax error, an exception while the file is executed, a 
 or ill-typed ``PATHS``, an unknown code path (the message lists the valid ones), a value
 that is not a function or cannot take the path's arguments — and, while the simulation
 runs, an exception raised in the user's code (at the innermost line of the file in its
-traceback), a function that returns without being a generator, and a yielded value that
-is not an effect.
+traceback), a function that returns without being a generator, a yielded value that is
+not an effect, a thread that returns no int, and an ``nd_device_register`` that does not
+start the probe thread it is given (the caller waits for it).
 
 Where this departs from the plain design (wrapping each function with ``yield from``):
 
@@ -33,7 +34,8 @@ Where this departs from the plain design (wrapping each function with ``yield fr
   line instead of a TypeError deep in an engine; and the threads the user's code creates
   (:class:`~memmapsim.effects.Spawn`, :class:`~memmapsim.effects.AsyncSchedule`) get
   their factories wrapped the same way, so an exception in a helper thread, which no
-  ``yield from`` around the caller would see, also names the user's line.
+  ``yield from`` around the caller would see, also names the user's line. The probe
+  thread ``nd_device_register`` is given is memmapsim's and reaches the engine as is.
 - Each function's parameters are checked against the path's arguments when the file is
   loaded, so a wrong signature is reported before anything is simulated.
 - Each load executes the file afresh under a new module name that is in ``sys.modules``
