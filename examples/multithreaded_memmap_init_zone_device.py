@@ -4,12 +4,13 @@ Run it with (docs/user-changes.md)::
 
     memmapsim run duyck-2018 --kernel 5.16+examples/multithreaded_memmap_init_zone_device.py
 
-It replaces the v4.20-v5.16 ``memmap_init_zone_device`` with one that cuts the pfns it
-initialises into ``NR_THREADS`` parts at pageblock boundaries, gives each part to a kernel
-thread created on the device's node, waits for all of them and prints the same line as
-the built-in function: the pattern of ``padata_do_multithreaded``, which v5.7 uses for the
-deferred init of boot memory. Every pfn gets the same per-page work
-(``zone_device_work``, the built-in loop body); only who does it, and when, changes.
+It replaces ``memmap_init_zone_device`` (v4.20 on; pgmaps without compound pages) with
+one that cuts the pfns it initialises into ``NR_THREADS`` parts at pageblock boundaries,
+gives each part to a kernel thread created on the device's node, waits for all of them
+and prints the same line as the built-in function: the pattern of
+``padata_do_multithreaded``, which v5.7 uses for the deferred init of boot memory. Every
+pfn gets the same per-page work as with the built-in function of the kernel it runs on
+(:func:`page_work`); only who does it, and when, changes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from itertools import pairwise
 
 from memmapsim.effects import Gen, InitPages, Jiffies, Join, PageWork, Spawn, ThreadSpec
 from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.mm_init import (
+    page_migratetype,
+    pageblock_migratetype_init_range,
+    zone_device_page_ops,
+)
 from memmapsim.kernel.page_alloc import init_message, zone_device_work
 from memmapsim.model.pgmap import Pgmap
 from memmapsim.units import ALIGN, PAGEBLOCK_NR_PAGES
@@ -38,6 +44,17 @@ def parts(lo: int, hi: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairwise([lo, *cuts, hi]) if b > a]
 
 
+def page_work(k: Kernel, nid: int, pgmap: Pgmap) -> PageWork:
+    """The built-in per-pfn work: the v4.20-v5.16 loop body, or from v5.17 (compound
+    devmaps, mm_init.py) ``__init_zone_device_page`` and the migratetype it stores."""
+    if not k.p.compound_devmaps:
+        return zone_device_work(k, nid, pgmap)
+    ops = zone_device_page_ops(k, nid, pgmap)
+    return PageWork(
+        "memmap_init_zone_device", ops, page_migratetype(k), PAGEBLOCK_NR_PAGES, pgmap.id
+    )
+
+
 def init_part(lo: int, hi: int, work: PageWork) -> Gen[int]:
     """One helper thread: the per-pfn loop over its part."""
     yield InitPages(lo, hi, work)
@@ -55,7 +72,7 @@ def memmap_init_zone_device(
     if altmap is not None:  # the reserve and the memmap's own pfns were done under the lock
         start_pfn = altmap.base_pfn + altmap.offset()
         size = end_pfn - start_pfn
-    work = zone_device_work(k, nid, pgmap)
+    work = page_work(k, nid, pgmap)
     tids = []
     for i, (lo, hi) in enumerate(parts(start_pfn, end_pfn, NR_THREADS)):
         name = f"{pgmap.cfg.dev_name}/memmap_init{i}"
@@ -63,6 +80,8 @@ def memmap_init_zone_device(
         tids.append(tid)
     for tid in tids:
         yield Join(tid)
+    if k.p.pageblock_init_range:  # 7.1.5: the migratetypes in one pass after the init
+        yield from pageblock_migratetype_init_range(start_pfn, size)
     now = yield Jiffies()
     yield init_message(k, pgmap, size, k.jiffies_to_msecs(now - start))
 

@@ -19,7 +19,7 @@ from memmapsim.errors import InputError
 from memmapsim.kernel import page_alloc
 from memmapsim.kernel.kernel import Paths
 from memmapsim.kernel.user_change import SIGNATURES, load_user_change
-from memmapsim.kernel.versions import BASELINE_PATHS, KernelSpecError, parse_kernel
+from memmapsim.kernel.versions import BASELINE_PATHS, RELEASES, KernelSpecError, parse_kernel
 from memmapsim.report.data import run_data
 from memmapsim.simulate import RunResult, simulate
 from memmapsim.units import PAGEBLOCK_NR_PAGES
@@ -233,6 +233,20 @@ def test_example_gives_the_state_of_the_builtin(engine: str) -> None:
     assert [ln.text.rsplit(" in ", 1)[0] for ln in mine.log] == [
         ln.text.rsplit(" in ", 1)[0] for ln in plain.log
     ]
+
+
+DEFERRED = [r for r in RELEASES if parse_kernel(r).p.zone_device_deferred]
+"""The releases that have a memmap_init_zone_device (v4.20 on)."""
+
+
+@pytest.mark.parametrize("release", [*DEFERRED, "7.1+pageblock-migratetype-init-range"])
+def test_example_gives_the_state_of_each_releases_builtin(release: str) -> None:
+    """Whichever form the kernel's memmap_init_zone_device has (v5.17+: mm_init.py; 7.1.5:
+    the migratetypes in a pass of their own)."""
+    plain, mine = run(release), run(f"{release}+{EXAMPLE}")
+    assert state(mine) == state(plain)
+    assert threads_of(mine) == {"pmem0", *HELPERS}
+    assert [(ln.level, ln.text) for ln in mine.log] == [(ln.level, ln.text) for ln in plain.log]
 
 
 def test_example_is_faster_on_a_big_machine() -> None:
