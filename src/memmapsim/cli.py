@@ -113,7 +113,8 @@ KernelOpt = Annotated[
         "-k",
         metavar="KERNEL",
         help="Kernel: a release plus +changes, e.g. 4.18 or 4.18+nonatomic-reserved "
-        "(see `memmapsim kernels`). Default: the scenario's `kernel`.",
+        "(see `memmapsim kernels`), or +a change file: 5.16+./my_change.py "
+        "(docs/user-changes.md). Default: the scenario's `kernel`.",
         show_default=False,
     ),
 ]

@@ -204,8 +204,16 @@ def memmap_init_zone_device(
     if altmap is not None:
         start_pfn = altmap.base_pfn + altmap.offset()
         size = end_pfn - start_pfn
+    yield InitPages(start_pfn, end_pfn, zone_device_work(k, nid, pgmap))
+    now = yield Jiffies()
+    yield init_message(k, pgmap, size, k.jiffies_to_msecs(now - start))
+
+
+def zone_device_work(k: Kernel, nid: int, pgmap: Pgmap) -> PageWork:
+    """The loop body of ``memmap_init_zone_device`` for one pfn (also what a user change
+    that splits the loop runs on each part, examples/)."""
     layout = k.layout
-    work = PageWork(
+    return PageWork(
         "memmap_init_zone_device",
         (
             init_single_page(layout, ZoneType.ZONE_DEVICE, nid),
@@ -217,9 +225,6 @@ def memmap_init_zone_device(
         resched_every=PAGEBLOCK_NR_PAGES,
         pgmap=pgmap.id,
     )
-    yield InitPages(start_pfn, end_pfn, work)
-    now = yield Jiffies()
-    yield init_message(k, pgmap, size, k.jiffies_to_msecs(now - start))
 
 
 def init_message(k: Kernel, pgmap: Pgmap, nr_pages: int, ms: int) -> Printk:

@@ -18,6 +18,7 @@ from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
 from memmapsim.kernel.memory_hotplug import add_pages_by_section, add_pages_by_subsection
 from memmapsim.kernel.nvdimm import nd_device_register_any_node, nd_device_register_node_local
 from memmapsim.kernel.page_alloc import memmap_init_zone_device
+from memmapsim.kernel.user_change import apply_user_changes, is_user_change
 from memmapsim.model.pageflags import (
     PAGEFLAGS_V4_20,
     PAGEFLAGS_V5_10,
@@ -691,14 +692,23 @@ class KernelSpecError(ValueError):
 
 
 def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
-    """``4.20``, ``4.18+nonatomic-reserved+defer-zone-device`` → :class:`Kernel`."""
+    """``4.20``, ``4.18+nonatomic-reserved+defer-zone-device`` → :class:`Kernel`.
+
+    A part with a ``/`` or ending in ``.py`` is a change file (``5.16+./my_change.py``,
+    :mod:`~memmapsim.kernel.user_change`): its code paths replace those of the release and
+    the named changes, whatever its place in ``spec``."""
     parts = [p.strip() for p in spec.strip().split("+")]
     release, added = parts[0], parts[1:]
+    user = [p for p in added if is_user_change(p)]
     if release not in RELEASES:
         known = ", ".join(RELEASES)
         raise KernelSpecError(f"unknown kernel {release!r} (known releases: {known})")
     base = RELEASES[release]
     for name in added:
+        if name in user:
+            if added.count(name) > 1:
+                raise KernelSpecError(f"change {name} is named twice")
+            continue
         if name not in CHANGES or not CHANGES[name].selectable:
             offered = ", ".join(n for n, c in CHANGES.items() if c.selectable)
             raise KernelSpecError(f"unknown change {name!r} (changes: {offered})")
@@ -706,7 +716,7 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
             raise KernelSpecError(f"{release} already includes {name}")
         if added.count(name) > 1:
             raise KernelSpecError(f"change {name} is named twice")
-    changes = tuple(fold([*base, *added]))
+    changes = tuple(fold([*base, *(a for a in added if a not in user)]))
     for name in changes:
         c = CHANGES[name]
         for need in c.requires:
@@ -719,7 +729,9 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
     for name in changes:
         params = replace(params, **CHANGES[name].params)
         paths = paths.replaced(CHANGES[name].paths)
+    paths = apply_user_changes(paths, user)
     name = "+".join([release, *added])
+    changes = (*changes, *user)
     return Kernel(name, release, changes, tuple(added), params, paths, config or BootConfig())
 
 
