@@ -246,6 +246,13 @@ def simulate(
         topo = topology(sc)
         tim = TimingEngine(mem, prof, topo, k.config.hz).run([(root, root_cpu(sc, topo))])
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
+        # helper threads a device's code spawned (a user change's workers) are the device's
+        for name, parent in tim.parents.items():
+            chain = parent
+            while chain is not None and chain not in device_of:
+                chain = tim.parents.get(chain)
+            if chain is not None and name not in device_of:
+                device_of[name] = device_of[chain]
         node_of = {t: nss[i].nid for t, i in device_of.items()}
         thread_dev = {t: nss[i].label for t, i in device_of.items()}
         out.timing, out.profile = summarize(tim, node_of, thread_dev), prof

@@ -409,3 +409,21 @@ def test_the_probe_thread_is_memmapsims_not_the_users(tmp_path: Path) -> None:
     effect = next(k.paths.nd_device_register(k, probe, 0))
     assert isinstance(effect, AsyncSchedule) and effect.thread is probe
     assert run(f"5.16+{tmp_path}/my_change.py").devices[0].census == run("5.16").devices[0].census
+
+
+def test_threads_a_change_spawns_count_for_its_device() -> None:
+    """The example's workers are the device's: each node's init (CPU time, summed over its
+    threads) exceeds its wall time, and the device's finish is when its last worker ended."""
+    r = simulate(load_scenario("duyck-2018"), f"5.16+{EXAMPLE}")
+    assert r.timing is not None
+    for node, dev in zip(r.timing.nodes, r.timing.devices, strict=True):
+        assert node.init_s > 3 * node.finish_s
+        assert dev.finish_s == node.finish_s
+    assert r.timing.total_s == pytest.approx(max(n.finish_s for n in r.timing.nodes), rel=1e-5)
+
+
+def test_a_change_reaches_hmm_on_4_20() -> None:
+    """v4.20's HMM calls memmap_init_zone_device through the kernel's code paths, so a
+    change file replaces it there too."""
+    r = simulate(load_scenario("tiny-hmm"), f"4.20+{EXAMPLE}", engine="inorder")
+    assert any(name.startswith("gpu0/") for name in {t.thread for t in r.trace})

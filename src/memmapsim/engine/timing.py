@@ -121,6 +121,8 @@ class TimingResult:
     end: float
     threads: list[tuple[str, int, int]]
     """(name, cpu, cpu node) per thread, in creation order."""
+    parents: dict[str, str | None] = field(default_factory=dict)
+    """Each thread's creator (None for a root)."""
 
 
 class TimingEngine:
@@ -176,7 +178,14 @@ class TimingEngine:
             self.applier.log,
             self.now,
             [(t.name, t.cpu, t.node) for t in self.threads],
+            self._parents(),
         )
+
+    def _parents(self) -> dict[str, str | None]:
+        name = {th.t.tid: th.name for th in self.threads}
+        return {
+            th.name: name[th.t.parent] if th.t.parent is not None else None for th in self.threads
+        }
 
     def _add(self, t: Thread, cpu: int) -> _Thread:
         th = _Thread(t, cpu, self.topo.node_of(cpu))

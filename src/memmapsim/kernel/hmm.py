@@ -40,7 +40,7 @@ from memmapsim.kernel.memory_hotplug import (
     move_pfn_range_to_zone,
 )
 from memmapsim.kernel.memremap import section_align
-from memmapsim.kernel.page_alloc import memmap_init_zone_device, set_pgmap
+from memmapsim.kernel.page_alloc import set_pgmap
 from memmapsim.model.locks import HMM_DEVMEM_LOCK
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import HMM_DEVMEM_INDEX, MemoryType, Pgmap
@@ -86,7 +86,7 @@ def hmm_devmem_pages_create(k: Kernel, dev: KDevice, pgmap: Pgmap) -> Gen[int]:
     yield from mem_hotplug_done()
 
     if k.p.zone_device_deferred:
-        yield from memmap_init_zone_device(k, nid, lo, hi - lo, pgmap)
+        yield from k.paths.memmap_init_zone_device(k, nid, lo, hi - lo, pgmap)
     else:
         pfn_first = cfg.res_start >> PAGE_SHIFT
         pfn_last = pfn_first + (cfg.res_size >> PAGE_SHIFT)
