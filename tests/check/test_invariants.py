@@ -129,3 +129,56 @@ def test_example_scenario_files_are_valid(tmp_path: Path) -> None:
     sc = parse_scenario(NODE + dev("a", "1G", "128M"), str(tmp_path / "x.toml"))
     r = simulate(sc, "4.20")
     assert r.devices[0].pages_unlocked == 32768 - 1024
+
+
+TEARDOWN = (
+    NODE
+    + dev("pmem0", "1G", "200M")
+    + ('\n[[steps]]\naction = "add"\n\n[[steps]]\naction = "remove"\n')
+)
+
+
+def test_defer_v5_underflow_shows_at_the_teardown_too() -> None:
+    """The same v5 posting, added and removed: the release puts 49,664 references that
+    were never taken (I2 now counts the puts made)."""
+    r = simulate(parse_scenario(TEARDOWN, "t.toml"), "4.18+nonatomic-reserved+defer-zone-device-v5")
+    (f,) = by_inv(r.findings, "I2")
+    assert f.message.startswith("0 pgmap references taken, 49664 pages put at release")
+
+
+def test_i2_after_a_teardown_counts_the_puts_made_not_the_puts_intended() -> None:
+    """A teardown that puts fewer references than it took (e.g. a change file that skips
+    put_page) leaks them: I2 compares with what was put, not with what the version
+    intends to put."""
+    from dataclasses import replace
+
+    from memmapsim.check.invariants import check_refs
+
+    r = simulate(parse_scenario(TEARDOWN, "t.toml"), "5.16")
+    (d,) = r.devices
+    assert d.pgmap is not None and d.expected is not None
+    d.pgmap.ref.puts -= 100  # as if 100 put_page calls had been skipped
+    (f,) = check_refs(d.pgmap, d.expected, "pmem0")
+    assert "100 references leak" in f.message
+    assert check_refs(d.pgmap, replace(d.expected, removed=False), "pmem0") == []
+
+
+def test_i6_a_memmap_left_behind_after_removal() -> None:
+    """I6: after a teardown no struct page of the span may remain mapped."""
+    from memmapsim.check.invariants import check_removed
+
+    r = simulate(parse_scenario(TEARDOWN, "t.toml"), "6.6")
+    (d,) = r.devices
+    assert d.expected is not None and check_removed(r.mem, d.expected, "pmem0") == []
+    r.mem.memmap.populate(0x48000, 0x48200)  # as if one 2 MiB sub-section were left
+    (f,) = check_removed(r.mem, d.expected, "pmem0")
+    assert (f.invariant, f.ranges, f.pages) == ("I6", ((0x48000, 0x48200),), 512)
+
+
+def test_a_device_added_and_removed_twice_tears_down_each_pgmap_once() -> None:
+    text = TEARDOWN + '\n[[steps]]\naction = "add"\n\n[[steps]]\naction = "remove"\n'
+    r = simulate(parse_scenario(text, "t.toml"), "6.6")
+    first, second = r.mem.all_pgmaps()
+    assert first.freed and second.freed
+    assert first.ref.puts == first.ref.gets == second.ref.puts == second.ref.gets > 0
+    assert not by_inv(r.findings, "I2")

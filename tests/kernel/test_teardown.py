@@ -87,7 +87,7 @@ def test_5_18_puts_the_references_in_bulk(kernel: str, bulk: bool) -> None:
 def test_tiny_hmm_added_and_removed(kernel: str) -> None:
     r = simulate(load_scenario("tiny-hmm"), kernel)
     (d,) = r.devices
-    assert d.removed
+    assert d.removed and d.pgmap is not None and not d.pgmap.ref.live
     assert d.refs_taken == d.refs_put
     assert r.mem.memmap.record(0x400000) == ABSENT_RECORD
     assert r.findings == []
