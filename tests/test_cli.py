@@ -395,3 +395,50 @@ def test_validator_wording_is_not_shown(tmp_path: Path) -> None:
     path = write(tmp_path, scenario(dev("pmem0", "1G", "200Q")))
     msg = assert_one_line_error(invoke("run", path), f"{path}: devices[0].size")
     assert "Value error" not in msg and "cannot parse size" in msg
+
+
+DAX = 'name = "dax"\n' + NODE0 + dev("dax0", "8G", "18M", kind="devdax", memmap="ram", align="2M")
+
+
+def test_run_json_has_the_per_device_counts(tmp_path: Path) -> None:
+    """pages_initialised counts distinct struct pages written (128 of every 512 with the
+    6.6 dedup), memmap_bytes what they occupy, log_pages what the line printed."""
+    data = json.loads(invoke("run", write(tmp_path, DAX), "-k", "6.6", "--json").stdout)
+    (d,) = data["devices"]
+    assert (d["pages_initialised"], d["struct_pages_written"]) == (9 * 128, 9 * 128)
+    assert (d["pages_initialised_locked"], d["pages_initialised_unlocked"]) == (0, 9 * 128)
+    assert d["memmap_bytes"] == {"ram": 9 * 128 * 64, "device": 0}
+    assert d["log_pages"] == 9 * 512 and d["present"] is True
+    classes = {c["class"]: c for c in d["pfn_classes"]}
+    assert classes["compound_head"]["compound_pages_of"] == 512
+    assert classes["compound_dedup"]["offsets"] == [128, 512]
+    assert classes["compound_dedup"]["pages"] == 9 * 384
+    assert data["total_s"] > 0 and "nodes" in data
+
+
+def test_compare_several_scenarios_json(tmp_path: Path) -> None:
+    a = write(tmp_path, DAX, "a.toml")
+    b = write(tmp_path, DAX.replace('align = "2M"', 'align = "4K"'), "b.toml")
+    data = json.loads(invoke("compare", a, b, "-k", "5.16", "-k", "6.6", "--json").stdout)
+    assert "scenario" not in data and len(data["scenarios"]) == 2
+    runs = [
+        (r["scenario"], r["kernel"], r["devices"][0]["struct_pages_written"]) for r in data["runs"]
+    ]
+    assert [k for _s, k, _w in runs] == ["5.16", "6.6", "5.16", "6.6"]
+    assert [w for _s, _k, w in runs] == [4608, 9 * 128, 4608, 4608]
+    for r in data["runs"]:
+        assert {"total_s", "lock_hold_s"} <= set(r) and all("init_s" in n for n in r["nodes"])
+
+
+def test_compare_several_scenarios_text_ends_with_one_row_per_run(tmp_path: Path) -> None:
+    a = write(tmp_path, DAX, "a.toml")
+    b = write(tmp_path, DAX.replace('align = "2M"', 'align = "4K"'), "b.toml")
+    out = invoke("compare", a, b, "-k", "6.6").stdout
+    rows = [ln for ln in out.splitlines() if ln.startswith("│ ") and " 6.6 " in ln]
+    assert len(rows) == 2 and "72.0 KiB" not in out
+    assert "every run" in out
+
+
+def test_compare_needs_two_runs(tmp_path: Path) -> None:
+    line = assert_one_line_error(invoke("compare", write(tmp_path, DAX), "-k", "6.6"), "--kernel")
+    assert "at least two runs" in line

@@ -261,3 +261,79 @@ def test_unreadable_file(tmp_path: Path, make: Callable[[Path], object], message
         load_scenario(str(path))
     assert (info.value.source, info.value.field) == (str(path), None)
     assert info.value.message.startswith(message)
+
+
+# --- steps ----------------------------------------------------------------------------------
+def steps(*rows: str) -> str:
+    return "".join(f"\n[[steps]]\n{row}\n" for row in rows)
+
+
+TWO = (dev("pmem0", "1G", "64M"), dev("pmem1", "1088M", "64M"))
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        pytest.param(
+            scenario(*TWO, steps('action = "remove"')),
+            "steps[0].devices",
+            "pmem0 is not present",
+            id="remove-before-add",
+        ),
+        pytest.param(
+            scenario(*TWO, steps('action = "add"', 'action = "add"\ndevices = ["pmem1"]')),
+            "steps[1].devices",
+            "pmem1 is present already",
+            id="add-twice",
+        ),
+        pytest.param(
+            scenario(*TWO, steps('action = "add"\ndevices = ["pmem2"]')),
+            "steps[0].devices",
+            'no device named "pmem2"',
+            id="unknown-device",
+        ),
+        pytest.param(
+            scenario(*TWO, steps('action = "add"\ndevices = ["pmem0", "pmem0"]')),
+            "steps[0].devices",
+            "listed twice",
+            id="listed-twice",
+        ),
+        pytest.param(
+            scenario(*TWO, steps('action = "add"\nlabel = "x"', 'action = "remove"\nlabel = "x"')),
+            "steps[1].label",
+            "'x' is used twice",
+            id="label-twice",
+        ),
+        pytest.param(
+            scenario(*TWO, steps('action = "unplug"')),
+            "steps[0].action",
+            '"add" or "remove"',
+            id="unknown-action",
+        ),
+    ],
+)
+def test_bad_steps(text: str, field: str, message: str) -> None:
+    with pytest.raises(InputError) as e:
+        parse_scenario(text, "s.toml")
+    assert (e.value.field, message in e.value.message) == (field, True), e.value.message
+
+
+def test_plan_fills_in_devices_and_labels() -> None:
+    sc = parse_scenario(
+        scenario(
+            *TWO,
+            steps(
+                'action = "add"',
+                'action = "remove"\ndevices = ["pmem1"]',
+                'action = "add"\ndevices = ["pmem1"]',
+            ),
+        ),
+        "s.toml",
+    )
+    assert [(p.label, p.action, p.devices) for p in sc.plan()] == [
+        ("add#1", "add", (0, 1)),
+        ("remove", "remove", (1,)),
+        ("add#2", "add", (1,)),
+    ]
+    (only,) = parse_scenario(scenario(*TWO), "s.toml").plan()
+    assert (only.label, only.devices) == ("add", (0, 1))
