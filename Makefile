@@ -43,6 +43,7 @@ lint: install
 
 docs: install
 	$(BIN)/memmapsim validate --markdown > docs/validation.md
+	$(BIN)/memmapsim validate --markdown --profile modern-x86 > docs/validation-modern-x86.md
 	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot docs/img/duyck-2018-timeline.png > /dev/null
 
 format: install

@@ -69,13 +69,21 @@ def test_scenarios_json() -> None:
 def test_profiles_json_has_every_entry_with_its_provenance() -> None:
     data = json.loads(invoke("profiles", "--json").stdout)
     assert [p["name"] for p in data] == builtin_profiles()
-    entries = {e["entry"]: e for e in data[0]["entries"]}
+    assert {"xeon-2018-pmem", "modern-x86"} <= set(builtin_profiles())
+    (xeon,) = [p for p in data if p["name"] == "xeon-2018-pmem"]
+    entries = {e["entry"]: e for e in xeon["entries"]}
     assert set(PAGE_COSTS) <= set(entries)
     assert entries["init_single_page"]["value"] == 28.762
     assert entries["init_single_page"]["unit"] == "ns/page"
     assert entries["init_single_page"]["figure"] == "duyck-reserved-nonatomic"
     assert entries["factor remote"]["value"] == 1.419
     assert entries["bandwidth pmem"]["value"] == 10.0
+    (modern,) = [p for p in data if p["name"] == "modern-x86"]
+    m = {e["entry"]: e for e in modern["entries"]}
+    assert set(PAGE_COSTS) <= set(m)
+    assert (m["init_single_page"]["value"], m["init_single_page"]["kind"]) == (21.975, "fitted")
+    assert m["init_single_page"]["figure"] == "duyck-deferred-improvements-pmem"
+    assert m["factor memmap_in_ram"]["kind"] == "assumed" and m["factor memmap_in_ram"]["note"]
 
 
 # --- help ---------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def test_json_rows_have_kind_restates_and_tolerance() -> None:
     res = runner.invoke(app, ["validate", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
+    assert data["profile"] == "xeon-2018-pmem"
     assert data["summary"] == {
         "covered": 10,
         "predicted": 1,
@@ -108,3 +109,61 @@ def test_an_undeclared_miss_fails_and_a_known_miss_is_shown(
     rows = {r["id"]: r for r in json.loads(res.stdout)["figures"]}
     row = rows["extra-miss"]
     assert (row["status"], row["known_miss"]) == ("known miss", "not modelled yet")
+
+
+# --- modern-x86: its own figures, run with it ------------------------------------------------
+
+
+def test_modern_x86_is_validated_with_its_own_figure_run_with_it() -> None:
+    """modern-x86 has one figure, the 19.12 s it is fitted to, run on a 5.2+ kernel with
+    modern-x86's costs (with xeon-2018-pmem's the same run takes 24.5 s); nothing is
+    predicted."""
+    rows = {r.figure.id: r for r in v.validate(profile="modern-x86")}
+    assert set(rows) == {"duyck-deferred-improvements-pmem"}
+    row = rows["duyck-deferred-improvements-pmem"]
+    assert (row.kind, row.status) == ("fitted", "ok")
+    assert abs(row.error) < 0.001, row.predicted
+
+
+def test_each_profile_lists_what_it_does_not_cover() -> None:
+    assert {n.id for n in v.not_covered_for("modern-x86")} == {
+        "duyck-2018-figures",
+        "duyck-deferred-improvements-before",
+        "boot-dram-deferred",
+    }
+    assert v.not_covered_for("xeon-2018-pmem") == v.NOT_COVERED
+    for fn in (v.figures_for, v.not_covered_for):
+        with pytest.raises(ValueError, match="no figures"):
+            fn("no-such-profile")
+
+
+def test_json_for_modern_x86_names_the_profile() -> None:
+    res = runner.invoke(app, ["validate", "--json", "--profile", "modern-x86"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["profile"] == "modern-x86"
+    assert data["summary"] == {
+        "covered": 1,
+        "predicted": 0,
+        "restated": 0,
+        "fitted": 1,
+        "known_misses": 0,
+    }
+    assert [n["id"] for n in data["not_covered"]] == [n.id for n in v.MODERN_NOT_COVERED]
+
+
+def test_validate_text_names_the_profile() -> None:
+    res = runner.invoke(app, ["validate", "--profile", "modern-x86"])
+    assert res.exit_code == 0, res.output
+    assert "validation (modern-x86): 0 of 1 covered figures predicted" in res.stdout
+    assert "duyck-2018-figures" in res.stdout
+
+
+@pytest.mark.parametrize("profile", ["no-such-profile", "src/memmapsim/engine/profiles/x.toml"])
+def test_validate_refuses_a_profile_without_figures(profile: str) -> None:
+    res = runner.invoke(app, ["validate", "--profile", profile])
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    (line,) = res.stderr.splitlines()
+    assert line.startswith("memmapsim: error: --profile: no published figures for")
+    assert "modern-x86, xeon-2018-pmem" in line

@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
-from memmapsim.engine.costs import builtin_profiles, load_profile
+from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
@@ -358,25 +358,40 @@ def trace(
 def validate(
     as_json: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            metavar="PROFILE",
+            help="The built-in cost profile to validate, with its own figures: "
+            "xeon-2018-pmem (4.18-4.20 code) or modern-x86 (5.2+ code).",
+        ),
+    ] = DEFAULT_PROFILE,
 ) -> None:
-    """Every published figure the model covers: model vs published, whether it is fitted,
-    restated (same measurement as a fitted one) or predicted, and its tolerance; figures it
-    cannot cover, with the reason. Prints tables; --json prints one JSON object; --markdown
-    the table of docs/validation.md. Exits 1 if a figure misses and is not a declared
-    known miss."""
+    """Every published figure the model covers for a cost profile: model vs published,
+    whether it is fitted, restated (same measurement as a fitted one) or predicted, and its
+    tolerance; figures it cannot cover, with the reason. Prints tables; --json prints one
+    JSON object; --markdown the table of docs/validation.md (docs/validation-modern-x86.md
+    for --profile modern-x86). Exits 1 if a figure misses and is not a declared known
+    miss."""
     from memmapsim import validate as v
 
     if markdown and as_json:
         _refuse("--markdown", "give --markdown or --json, not both")
-    rows = v.validate()
+    if profile not in v.VALIDATED_PROFILES:
+        known = ", ".join(v.VALIDATED_PROFILES)
+        _refuse("--profile", f"no published figures for {profile!r}: validate covers {known}")
+    rows = v.validate(profile=profile)
+    not_covered = v.not_covered_for(profile)
     if markdown:
-        sys.stdout.write(v.markdown(rows))
+        sys.stdout.write(v.markdown(rows, profile))
     elif as_json:
         _emit_json(
             {
+                "profile": profile,
                 "summary": v.summary(rows),
                 "figures": [v.row_data(r) for r in rows],
-                "not_covered": [{"id": n.id, "reason": n.reason} for n in v.NOT_COVERED],
+                "not_covered": [{"id": n.id, "reason": n.reason} for n in not_covered],
             }
         )
     else:
@@ -400,10 +415,12 @@ def validate(
                 v.tolerance_text(r.figure),
                 r.status,
             )
-        title = f"validation: {n['predicted']} of {n['covered']} covered figures predicted"
+        title = (
+            f"validation ({profile}): {n['predicted']} of {n['covered']} covered figures predicted"
+        )
         print_table(console, t, title)
         n_t = Table("not covered", "reason")
-        for nc in v.NOT_COVERED:
+        for nc in not_covered:
             n_t.add_row(nc.id, nc.reason)
         print_table(console, n_t, "not covered")
     if not all(r.ok for r in rows):

@@ -1,6 +1,6 @@
-"""The cost profile xeon-2018-pmem: provenance of every entry, each fitted value recomputed
-from the derivation in its header, the validation table, and malformed profiles rejected
-with the file and field named."""
+"""The cost profiles xeon-2018-pmem and modern-x86: provenance of every entry, each fitted
+value recomputed from the derivation in its header, the validation table, and malformed
+profiles rejected with the file and field named."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from memmapsim.engine.costs import FIXED_COSTS, PAGE_COSTS, CostProfile, load_pr
 from memmapsim.errors import InputError
 from memmapsim.simulate import simulate
 
-TEXT = (resources.files("memmapsim.engine.profiles") / "xeon-2018-pmem.toml").read_text()
+PROFILES = resources.files("memmapsim.engine.profiles")
+TEXT = (PROFILES / "xeon-2018-pmem.toml").read_text()
 HEADER = "\n".join(line for line in TEXT.splitlines() if line.startswith("#"))
+MODERN_TEXT = (PROFILES / "modern-x86.toml").read_text()
+MODERN_HEADER = "\n".join(line for line in MODERN_TEXT.splitlines() if line.startswith("#"))
 
 # The derivation in the profile's header.
 N_DATA = 792_722_944  # data pages per 3 TiB block (after the altmap)
@@ -55,11 +58,14 @@ def test_the_builtin_profile_loads(prof: CostProfile) -> None:
     assert load_profile("xeon-2018-pmem") == prof
 
 
-def test_every_entry_has_a_provenance(prof: CostProfile) -> None:
+@pytest.mark.parametrize("name", ["xeon-2018-pmem", "modern-x86"])
+def test_every_entry_has_a_provenance(name: str) -> None:
     """Every cost and factor is fitted or assumed; a fitted one names figures of the
-    validation table, which are therefore its fitted rows; an assumed one says why."""
+    profile's validation table, which are therefore its fitted rows; an assumed one says
+    why."""
+    prof = load_profile(name)
     entries = [*prof.costs.values(), prof.factors.remote, prof.factors.memmap_in_ram]
-    figure_ids = {f.id for f in v.FIGURES}
+    figure_ids = {f.id for f in v.figures_for(name)}
     named: set[str] = set()
     for e in entries:
         assert e.kind in ("fitted", "assumed")
@@ -70,7 +76,7 @@ def test_every_entry_has_a_provenance(prof: CostProfile) -> None:
         else:
             assert e.note
     assert named == v.fitted_figures(prof)
-    assert {r.figure.id for r in v.validate() if r.kind == "fitted"} == named
+    assert {r.figure.id for r in v.validate(profile=name) if r.kind == "fitted"} == named
     assert prof.bandwidth.kind in ("fitted", "assumed") and prof.bandwidth.note
 
 
@@ -141,6 +147,108 @@ def test_validation_rows_are_all_within_tolerance() -> None:
         assert r.ok, (r.figure.id, r.predicted)
         if r.figure.id in NOT_JOINT:
             assert abs(r.error) < 0.01, (r.figure.id, r.error)
+
+
+# --- modern-x86 ------------------------------------------------------------------------------
+# The derivation in modern-x86's header: Duyck's "Deferred page init improvements" (v5 0/7,
+# 2018-11-05), pmem init per 3 TB node 24.17 s -> 19.12 s, node-local, memmap on pmem; and
+# the v7 subset's boot-DRAM deferred init, 1.38 s per 384 GB node (init + buddy free).
+MODERN_PASS = 19.12e9 / N_DATA  # one 5.2+ memmap_init_zone_device pass per page
+MODERN_BOUND = 24.17e9 / N_DATA  # the same sentence, before the series
+N_DRAM_NODE = 100_663_296  # pages of a 384 GiB node
+V7_DRAM = 1.38e9 / N_DRAM_NODE  # merged subset: init + free, memmap in DRAM
+FULL_DRAM = 1.06e9 / N_DRAM_NODE  # the whole v5 series, boot DRAM
+
+
+@pytest.fixture(scope="module")
+def modern() -> CostProfile:
+    return load_profile("modern-x86")
+
+
+def test_modern_x86_loads_with_every_cost(modern: CostProfile) -> None:
+    assert modern.name == "modern-x86"
+    assert set(modern.costs) == set(PAGE_COSTS)
+    assert set(modern.fixed_ns) == set(FIXED_COSTS)
+    assert "5.2+" in modern.description
+
+
+def test_modern_header_states_the_derived_numbers(modern: CostProfile) -> None:
+    """modern-x86's header states the numbers recomputed here."""
+    init = modern.costs["init_single_page"].ns
+    for number in (
+        f"{MODERN_PASS:.3f} ns",
+        f"{MODERN_BOUND:.3f} ns",
+        f"{init:.3f} ns",
+        f"{V7_DRAM:.3f} ns/page",
+        f"{V7_DRAM / init:.3f}",
+        "792,722,944",
+        "100,663,296",
+    ):
+        assert number in MODERN_HEADER, number
+
+
+def test_modern_fitted_value_follows_from_the_derivation(modern: CostProfile) -> None:
+    """Only init_single_page is fitted: the 19.12 s pass per page minus the assumed
+    non-atomic PG_reserved and the two pgmap stores, to 3 decimals."""
+    c = {k: e.ns for k, e in modern.costs.items()}
+    assert {k for k, e in modern.costs.items() if e.kind == "fitted"} == {"init_single_page"}
+    assert modern.factors.remote.kind == modern.factors.memmap_in_ram.kind == "assumed"
+    stores = c["reserved_nonatomic"] + 2 * c["set_pgmap"]
+    assert c["init_single_page"] == pytest.approx(round(MODERN_PASS - stores, 3), abs=5e-4)
+    assert c["init_single_page"] + stores == pytest.approx(MODERN_PASS, abs=1e-3)
+
+
+def test_modern_pass_is_inside_the_published_bracket(modern: CostProfile) -> None:
+    """The merged code lies between the series (19.12 s) and its baseline (24.17 s): the
+    profile's pass is the lower end, faster than xeon-2018-pmem's 4.20 pass, and no more
+    than 26 % faster than the baseline."""
+    c = modern.costs
+    one_pass = c["init_single_page"].ns + c["reserved_nonatomic"].ns + 2 * c["set_pgmap"].ns
+    assert one_pass < MODERN_BOUND
+    assert one_pass < ONE_PASS
+    assert (MODERN_BOUND - one_pass) / one_pass == pytest.approx(0.264, abs=1e-3)
+
+
+def test_modern_memmap_in_ram_is_under_the_boot_dram_bound(modern: CostProfile) -> None:
+    """Init with the memmap in DRAM costs less than v7's boot init + free in DRAM on the same
+    machine (13.709 ns), and less than the whole series' 10.530 ns, as the note says."""
+    init = modern.costs["init_single_page"].ns
+    factor = modern.factors.memmap_in_ram.value
+    assert factor * init < FULL_DRAM < V7_DRAM
+    assert factor < V7_DRAM / init == pytest.approx(0.624, abs=5e-4)
+
+
+def test_modern_entries_said_to_come_from_xeon_have_its_values(
+    prof: CostProfile, modern: CostProfile
+) -> None:
+    """An assumed entry whose note cites xeon-2018-pmem carries its value; so do the fixed
+    costs the header says are as in xeon-2018-pmem."""
+    cited = {k for k, e in modern.costs.items() if "xeon-2018-pmem" in e.note}
+    assert cited == {
+        "reserved_nonatomic",
+        "reserved_atomic",
+        "set_pgmap",
+        "list_del",
+        "percpu_ref_get",
+        "poison",
+    }
+    for key in cited:
+        assert modern.costs[key].ns == prof.costs[key].ns, key
+    assert "xeon-2018-pmem" in modern.factors.remote.note
+    assert modern.factors.remote.value == prof.factors.remote.value
+    assert modern.fixed_ns == prof.fixed_ns
+
+
+def test_modern_profile_runs_5_2_plus_kernels_at_the_fitted_pass() -> None:
+    """5.10 and 6.6 run the same fsdax pass on duyck-2018: 19.12 s per node."""
+    sc = load_scenario("duyck-2018")
+    for kernel in ("5.10", "6.6"):
+        r = simulate(sc, kernel, profile="modern-x86")
+        passes = [
+            iv.duration * 1e-9 for iv in r.intervals if iv.detail == "memmap_init_zone_device"
+        ]
+        assert len(passes) == 4
+        assert passes == pytest.approx([19.12] * 4, rel=1e-3), kernel
 
 
 # --- malformed profiles ----------------------------------------------------------------------
