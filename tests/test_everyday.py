@@ -111,9 +111,44 @@ def test_help_says_what_kernel_defaults_to() -> None:
 
 def test_page_names_the_migratetype_in_text_and_json() -> None:
     text = invoke("page", "tiny-pmem", "0x40600").stdout
-    assert re.search(r"pageblock_migratetype\s+MIGRATE_MOVABLE$", text, re.M), text
+    assert re.search(r"memmapsim: pageblock migratetype MIGRATE_MOVABLE$", text, re.M), text
     data = json.loads(invoke("page", "tiny-pmem", "0x40600", "--json").stdout)
     assert data["pageblock_migratetype"] == "MIGRATE_MOVABLE"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "first"),
+    [
+        # v4.18-v4.20: %px addresses, "count:"
+        ("4.20", "page:ffffea0001018000 count:1 mapcount:0 mapping:0000000000000000 index:0x0"),
+        # v5.3: "refcount:"; v5.4 one line, no flags line for ZONE_DEVICE pages
+        ("5.4", "page:ffffea0001010000 refcount:1 mapcount:0 mapping:0000000000000000 index:0x0"),
+        # v6.12+: from a snapshot of the folio, no address
+        ("6.12", "page: refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x40400"),
+    ],
+)
+def test_page_prints_that_kernels_dump_page(kernel: str, first: str) -> None:
+    pfn = "0x40600" if kernel == "4.20" else "0x40400"  # the first data pfn
+    lines = invoke("page", "tiny-pmem", pfn, "-k", kernel).stdout.splitlines()
+    assert lines[1].strip() == first
+    assert any(ln.strip().startswith("raw: ") for ln in lines)
+    assert lines[-2].strip() == "memmapsim: pageblock migratetype MIGRATE_MOVABLE"
+
+
+def test_page_after_a_step() -> None:
+    """tiny-hmm adds then removes its GPU memory: after the last step the pfn has no
+    memmap; after "add" it is a device-private page (refcount 0 from v6.1)."""
+    end = invoke("page", "tiny-hmm", "0x400000", "-k", "6.6").stdout
+    assert "has no memmap" in end
+    added = invoke("page", "tiny-hmm", "0x400000", "-k", "6.6", "--after", "add").stdout
+    assert "after step add" in added and "refcount:0" in added
+    data = json.loads(invoke("page", "tiny-hmm", "0x400000", "--after", "add", "--json").stdout)
+    assert data["zone"] == 4
+
+
+def test_page_after_an_unknown_step_lists_the_steps() -> None:
+    r = runner.invoke(app, ["page", "tiny-hmm", "0x400000", "--after", "nope"])
+    assert r.exit_code == 2 and "no step 'nope' (steps: add, remove)" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
 from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
+from memmapsim.kernel.debug import dump_page
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
 from memmapsim.model.pageblock import MigrateType
@@ -533,6 +534,18 @@ def migratetype_name(value: int | None) -> str | None:
         return str(value)
 
 
+def _until(sc: Scenario, after: str | None) -> Scenario:
+    """``sc`` with its steps cut after the one labelled ``after``."""
+    if after is None:
+        return sc
+    labels = [p.label for p in sc.plan()]
+    if after not in labels:
+        _refuse("--after", f"no step {after!r} (steps: {', '.join(labels)})")
+    if not sc.steps:
+        return sc
+    return sc.model_copy(update={"steps": sc.steps[: labels.index(after) + 1]})
+
+
 @app.command()
 def page(
     scenario: ScenarioArg,
@@ -541,17 +554,31 @@ def page(
     ],
     kernel: KernelOpt = None,
     backend: BackendOpt = "runs",
+    after: Annotated[
+        str | None,
+        typer.Option(
+            metavar="STEP",
+            help="Show the page after this step (a label as `memmapsim trace` prints it: "
+            "add, remove, add#2, ...), not after the last.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one struct page after the scenario's devices were added: its words decoded,
-    its pageblock's migratetype and the passes that wrote it. Prints one field per line;
-    --json prints one JSON object."""
+    """Show one struct page after the scenario ran: as that kernel's dump_page() prints it
+    (its flag names and line format, compound head and order), then its pageblock's
+    migratetype and the passes that wrote it. --json prints its words decoded, one JSON
+    object."""
     try:
         try:
             value = int(pfn, 0)
         except ValueError:
             _refuse("PFN", f"not a number: {pfn!r}")
-        result = _run_one(scenario, _one_kernel(kernel), backend, "timing", None)
+        sc = _until(_load(scenario), after)
+        k = _one_kernel(kernel)
+        with Progress(f"{sc.name}: simulating") as bar:
+            bar.step(k or sc.kernel)
+            result = _simulate(sc, k, backend, "timing", None)
     except InputError as e:
         _fail(e)
     limit = 1 << (result.scenario.machine.max_physmem_bits - 12)
@@ -561,24 +588,35 @@ def page(
     view = mem.page(value)
     out: dict[str, Any] = dict(view.fields())
     backing = mem.vmemmap.backing(value)
-    if backing is not None and backing.medium is Medium.BOOT:
+    boot = backing is not None and backing.medium is Medium.BOOT
+    if boot:
         out["state"] = "boot memory: its struct pages are not modelled (ZONE_DEVICE only)"
     out["pageblock_migratetype"] = migratetype_name(mem.pageblocks.get_pfn(value))
     out["history"] = [p.label() for p in view.record.history]
     if as_json:
         _emit_json(out)
         return
-    say(console, (f"pfn {value:#x}", "bold"), f" of {result.scenario.name} on {result.kernel.name}")
-    for key, v in out.items():
-        if key == "pfn":
-            continue
-        if isinstance(v, list):
-            text = ", ".join(str(x) for x in v) or "-"
-        elif v is None:
-            text = "- (never written)" if key == "pageblock_migratetype" else "-"
-        else:
-            text = str(v)
-        say(console, f"  {key:<22} {text}")
+    when = f" after step {after}" if after else ""
+    say(
+        console,
+        (f"pfn {value:#x}", "bold"),
+        f" of {result.scenario.name} on {result.kernel.name}{when}",
+    )
+    if boot:
+        say(console, f"  memmapsim: {out['state']}")
+    else:
+        k_ = result.kernel
+        for line in dump_page(
+            k_.release,
+            value,
+            mem.memmap.record,
+            k_.layout,
+            lambda pid: mem.pgmap(pid).cfg.dev_name,
+        ):
+            say(console, f"  {line}")
+    mt = out["pageblock_migratetype"] or "- (never written)"
+    say(console, f"  memmapsim: pageblock migratetype {mt}")
+    say(console, f"  memmapsim: written by {', then '.join(out['history']) or 'nothing'}")
 
 
 def version_callback(value: bool) -> None:

@@ -70,6 +70,13 @@ class Step(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class BeginStep(Effect):
+    """The root thread starts a scenario step (``memmapsim page --after`` names it)."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Jiffies(Effect):
     """Read ``jiffies``; the result is an int."""
 

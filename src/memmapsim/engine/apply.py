@@ -93,6 +93,7 @@ class Applier:
             fx.PercpuRefKill: lambda t, e: self.mem.pgmap(e.pgmap).ref.kill(),
             fx.ReadPage: self._read_page,
             fx.ReleaseMemRegion: self._release_mem_region,
+            fx.BeginStep: _nothing,
             fx.FindPgmap: self._find_pgmap,
             fx.FreePgmap: self._free_pgmap,
             fx.ReadSections: lambda t, e: list(self.mem.sections.runs(e.lo, e.hi)),

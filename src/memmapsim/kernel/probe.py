@@ -17,6 +17,7 @@ from functools import partial
 
 from memmapsim.effects import (
     AsyncSynchronize,
+    BeginStep,
     FindPgmap,
     FreePgmap,
     Gen,
@@ -154,6 +155,7 @@ def thread_name(ns: Namespace, step: int, label: str) -> str:
 def run_steps(k: Kernel, steps: list[Step], bus: tuple[NdRegion, ...]) -> Gen[int]:
     """The root thread: each step once the previous one has finished."""
     for i, (label, action, nss) in enumerate(steps):
+        yield BeginStep(label)
         names = [thread_name(ns, i, label) for ns in nss]
         if action == "add":
             yield from probe_devices(k, nss, bus, names)
