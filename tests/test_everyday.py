@@ -245,3 +245,15 @@ def test_readme_links_stay_in_the_repository_and_say_how_to_run() -> None:
         path = (ROOT / target.split("#")[0]).resolve()
         assert path.is_relative_to(ROOT) and path.exists(), target
     assert ".venv/bin/memmapsim" in text and "source .venv/bin/activate" in text
+
+
+def test_trace_names_threads_and_compound_steps() -> None:
+    lines = invoke("trace", "tiny-pmem", "-k", "6.6").stdout.splitlines()
+    (queued,) = [ln for ln in lines if "AsyncSchedule" in ln]
+    assert "thread=pmem0 node=0" in queued and "Kernel(" not in queued
+    # a compound devmap's init is one effect, its program listed by offsets
+    lines = invoke("trace", "devdax-128g-2m", "-k", "7.1").stdout.splitlines()
+    (program,) = [ln for ln in lines if "InitPagesPeriodic" in ln]
+    assert "period=512 steps=[+0..0 memmap_init_zone_device, +1..127 memmap_init_compound," in (
+        program
+    )

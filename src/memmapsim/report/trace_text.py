@@ -26,6 +26,11 @@ def describe_effect(e: fx.Effect) -> str:
             if isinstance(v, fx.PageWork):
                 ops = ", ".join(op.name for op in v.ops)
                 parts.append(f"{f.name}={v.fn}[{ops}]")
+            elif isinstance(v, fx.ThreadSpec):
+                parts.append(f"{f.name}={v.name}")
+            elif f.name == "steps" and isinstance(v, tuple):
+                steps = ", ".join(f"+{s.lo}..{s.hi - 1} {s.work.fn}" for s in v)
+                parts.append(f"steps=[{steps}]")
             elif f.name == "cfg":
                 parts.append(f"cfg={v.dev_name}")
             elif isinstance(v, int) and not isinstance(v, bool) and f.name in _HEX_FIELDS:
