@@ -257,3 +257,17 @@ def test_trace_names_threads_and_compound_steps() -> None:
     assert "period=512 steps=[+0..0 memmap_init_zone_device, +1..127 memmap_init_compound," in (
         program
     )
+
+
+def test_kernels_lists_each_release_with_what_it_brought() -> None:
+    data = json.loads(invoke("kernels", "--json").stdout)
+    releases = {d["name"]: d for d in data if d["kind"] == "release"}
+    assert list(releases)[-1] == "7.1" and "5.19" in releases
+    (dedup,) = releases["5.19"]["new"]
+    assert (dedup["name"], dedup["commit"]) == ("vmemmap-dedup", "6fd3620b3428")
+    revert = releases["5.0"]["new"][0]
+    assert revert["reverts"] == "memmap-section-tail"
+    assert "memmap-section-tail" not in releases["5.0"]["changes"]
+    assert all(d["tree"] for d in releases.values())
+    text = invoke("kernels").stdout
+    assert "vmemmap-dedup: 6fd3620b3428" in text

@@ -24,7 +24,7 @@ from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
 from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
 from memmapsim.kernel.debug import dump_page
-from memmapsim.kernel.versions import CHANGES, RELEASES
+from memmapsim.kernel.versions import CHAIN, CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.section import Medium
@@ -497,12 +497,26 @@ def scenarios(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def kernels(as_json: JsonOpt = False) -> None:
-    """List the modelled releases and the named changes that can be added to them. Prints
-    two tables; --json prints a list with one object per release and per change."""
-    data: list[dict[str, Any]] = [
-        {"kind": "release", "name": rel, "changes": list(changes)}
-        for rel, changes in RELEASES.items()
-    ]
+    """List the modelled releases — each with the changes it brought, their commits and the
+    release tree read for it — and the named changes that can be added to a release
+    (``--kernel 4.18+name``). Prints two tables; --json prints a list with one object per
+    release and per change."""
+    data: list[dict[str, Any]] = []
+    for rel in CHAIN:
+        new = [CHANGES[n] for n in rel.changes]
+        data.append(
+            {
+                "kind": "release",
+                "name": rel.name,
+                "tree": rel.tree,
+                "new": [
+                    {"name": c.name, "subject": c.subject, "commit": c.commit, "origin": c.origin}
+                    | ({"reverts": c.reverts} if c.reverts else {})
+                    for c in new
+                ],
+                "changes": list(RELEASES[rel.name]),
+            }
+        )
     data += [
         {"kind": "change", "name": ch.name, "subject": ch.subject, "commit": ch.commit}
         | {"origin": ch.origin, "needs": list(ch.requires)}
@@ -512,16 +526,21 @@ def kernels(as_json: JsonOpt = False) -> None:
     if as_json:
         _emit_json(data)
         return
-    t = Table("release", "changes it includes")
+    t = Table("release", "new in it (change: commit)", "tree read")
     for d in data:
         if d["kind"] == "release":
-            t.add_row(d["name"], ", ".join(d["changes"]) or "(baseline)")
-    console.print(t)
+            lines = [
+                f"{c['name']}: {c['commit'] or '-'}"
+                + (f" (reverts {c['reverts']})" if c.get("reverts") else "")
+                for c in d["new"]
+            ]
+            t.add_row(d["name"], "\n".join(lines) or "(baseline)", d["tree"])
+    print_table(console, t, "releases (each is the one before plus its changes)")
     c = Table("change (+name)", "commit", "origin", "needs")
     for d in data:
         if d["kind"] == "change":
             c.add_row(d["name"], d["commit"] or "-", d["origin"], ", ".join(d["needs"]) or "-")
-    console.print(c)
+    print_table(console, c, "changes that can be added with +name")
 
 
 def migratetype_name(value: int | None) -> str | None:
