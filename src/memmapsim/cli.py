@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.table import Table
 from typer.core import TyperGroup
 
 from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
 from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
-from memmapsim.kernel.debug import dump_page
 from memmapsim.kernel.versions import CHAIN, CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
 from memmapsim.model.pageblock import MigrateType
@@ -31,16 +29,10 @@ from memmapsim.model.section import Medium
 from memmapsim.report import outputs
 from memmapsim.report.data import dmesg_lines, run_data
 from memmapsim.report.progress import Progress
-from memmapsim.report.text import (
-    plain_console,
-    print_compare,
-    print_run,
-    print_summary,
-    print_table,
-    say,
-)
-from memmapsim.report.timing_text import print_timing, print_timing_compare
 from memmapsim.simulate import ENGINES, RunResult, resolve_kernel, simulate
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PREFIX = "memmapsim: error: "
 
@@ -97,7 +89,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Simulate the Linux kernel's struct page (memmap) initialization, version by version.",
 )
-console = plain_console()
+_CONSOLE: list[Console] = []
+
+
+def _console() -> Console:
+    """The console for tables, made (and rich imported) only when text is printed."""
+    if not _CONSOLE:
+        from memmapsim.report.text import plain_console
+
+        _CONSOLE.append(plain_console())
+    return _CONSOLE[0]
+
 
 ScenarioArg = Annotated[
     str,
@@ -211,6 +213,9 @@ def run(
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
     the time it takes, per node. Prints tables; --json prints one JSON object."""
+    from memmapsim.report.text import print_run
+    from memmapsim.report.timing_text import print_timing
+
     try:
         _check_engine(engine, profile)
         result = _run_one(scenario, _one_kernel(kernel), backend, engine, profile)
@@ -219,8 +224,8 @@ def run(
     if as_json:
         _emit_json(run_data(result))
     else:
-        print_run(result, console)
-        print_timing(result, console)
+        print_run(result, _console())
+        print_timing(result, _console())
 
 
 def _kernel_key(sc: Scenario, spec: str) -> tuple[str, frozenset[str]]:
@@ -275,6 +280,9 @@ def compare(
     object, with a run per scenario and kernel): per scenario the pfn classes and the time
     per kernel (ratios to the first), then a row per run with the struct pages written, the
     memmap kept and the time."""
+    from memmapsim.report.text import print_compare, print_summary
+    from memmapsim.report.timing_text import print_timing_compare
+
     try:
         if len(kernel) * len(scenario) < 2:
             _refuse("--kernel", "compare needs at least two runs: two kernels, or two scenarios")
@@ -325,10 +333,10 @@ def compare(
         return
     for g in groups:
         if len(g) > 1:
-            print_compare(g, console)
-            print_timing_compare(g, console)
+            print_compare(g, _console())
+            print_timing_compare(g, _console())
     if len(groups) > 1:
-        print_summary(results, console)
+        print_summary(results, _console())
 
 
 @app.command()
@@ -375,7 +383,10 @@ def validate(
     JSON object; --markdown the table of docs/validation.md (docs/validation-modern-x86.md
     for --profile modern-x86). Exits 1 if a figure misses and is not a declared known
     miss."""
+    from rich.table import Table
+
     from memmapsim import validate as v
+    from memmapsim.report.text import print_table
 
     if markdown and as_json:
         _refuse("--markdown", "give --markdown or --json, not both")
@@ -419,11 +430,11 @@ def validate(
         title = (
             f"validation ({profile}): {n['predicted']} of {n['covered']} covered figures predicted"
         )
-        print_table(console, t, title)
+        print_table(_console(), t, title)
         n_t = Table("not covered", "reason")
         for nc in not_covered:
             n_t.add_row(nc.id, nc.reason)
-        print_table(console, n_t, "not covered")
+        print_table(_console(), n_t, "not covered")
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 
@@ -460,6 +471,10 @@ def profile_entries(name: str) -> list[dict[str, Any]]:
 def profiles(as_json: JsonOpt = False) -> None:
     """List the built-in cost profiles and their entries with provenance. Prints one table
     per profile; --json prints a list with one object per profile."""
+    from rich.table import Table
+
+    from memmapsim.report.text import print_table
+
     data: list[dict[str, Any]] = []
     for name in builtin_profiles():
         prof = load_profile(name)
@@ -475,13 +490,15 @@ def profiles(as_json: JsonOpt = False) -> None:
             unit = e["unit"]
             value = f"x{e['value']:g}" if unit == "x" else f"{e['value']:g} {unit}"
             t.add_row(e["entry"], value, e["kind"], e["figure"] or e["note"])
-        print_table(console, t, f"{p['name']}: {p['description']}")
+        print_table(_console(), t, f"{p['name']}: {p['description']}")
 
 
 @app.command()
 def scenarios(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios. Prints a table; --json prints a list with one object
     per scenario."""
+    from rich.table import Table
+
     data = []
     for name in builtin_names():
         sc = load_scenario(name)
@@ -492,7 +509,7 @@ def scenarios(as_json: JsonOpt = False) -> None:
     t = Table("name", "kernel", "description")
     for d in data:
         t.add_row(d["name"], d["kernel"], d["description"])
-    console.print(t)
+    _console().print(t)
 
 
 @app.command()
@@ -501,6 +518,10 @@ def kernels(as_json: JsonOpt = False) -> None:
     release tree read for it — and the named changes that can be added to a release
     (``--kernel 4.18+name``). Prints two tables; --json prints a list with one object per
     release and per change."""
+    from rich.table import Table
+
+    from memmapsim.report.text import print_table
+
     data: list[dict[str, Any]] = []
     for rel in CHAIN:
         new = [CHANGES[n] for n in rel.changes]
@@ -535,12 +556,12 @@ def kernels(as_json: JsonOpt = False) -> None:
                 for c in d["new"]
             ]
             t.add_row(d["name"], "\n".join(lines) or "(baseline)", d["tree"])
-    print_table(console, t, "releases (each is the one before plus its changes)")
+    print_table(_console(), t, "releases (each is the one before plus its changes)")
     c = Table("change (+name)", "commit", "origin", "needs")
     for d in data:
         if d["kind"] == "change":
             c.add_row(d["name"], d["commit"] or "-", d["origin"], ", ".join(d["needs"]) or "-")
-    print_table(console, c, "changes that can be added with +name")
+    print_table(_console(), c, "changes that can be added with +name")
 
 
 def migratetype_name(value: int | None) -> str | None:
@@ -588,6 +609,9 @@ def page(
     (its flag names and line format, compound head and order), then its pageblock's
     migratetype and the passes that wrote it. --json prints its words decoded, one JSON
     object."""
+    from memmapsim.kernel.debug import dump_page
+    from memmapsim.report.text import say
+
     try:
         try:
             value = int(pfn, 0)
@@ -617,12 +641,12 @@ def page(
         return
     when = f" after step {after}" if after else ""
     say(
-        console,
+        _console(),
         (f"pfn {value:#x}", "bold"),
         f" of {result.scenario.name} on {result.kernel.name}{when}",
     )
     if boot:
-        say(console, f"  memmapsim: {out['state']}")
+        say(_console(), f"  memmapsim: {out['state']}")
     else:
         k_ = result.kernel
         for line in dump_page(
@@ -632,10 +656,10 @@ def page(
             k_.layout,
             lambda pid: mem.pgmap(pid).cfg.dev_name,
         ):
-            say(console, f"  {line}")
+            say(_console(), f"  {line}")
     mt = out["pageblock_migratetype"] or "- (never written)"
-    say(console, f"  memmapsim: pageblock migratetype {mt}")
-    say(console, f"  memmapsim: written by {', then '.join(out['history']) or 'nothing'}")
+    say(_console(), f"  memmapsim: pageblock migratetype {mt}")
+    say(_console(), f"  memmapsim: written by {', then '.join(out['history']) or 'nothing'}")
 
 
 def version_callback(value: bool) -> None:

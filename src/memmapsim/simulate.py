@@ -22,7 +22,6 @@ from memmapsim.engine.placement import Topology
 from memmapsim.engine.timing import Interval, LockHold, TimingEngine
 from memmapsim.engine.trace import TimingSummary, summarize
 from memmapsim.errors import InputError
-from memmapsim.kernel.debug import boot_messages
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.expect import expectations
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params
@@ -31,6 +30,7 @@ from memmapsim.kernel.probe import Step as ProbeStep
 from memmapsim.kernel.probe import root_thread, thread_name
 from memmapsim.kernel.sparse import boot_section_state
 from memmapsim.kernel.versions import KernelSpecError, first_release, parse_kernel
+from memmapsim.kernel.vm_debug import boot_messages
 from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memmap import Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState

@@ -153,7 +153,7 @@ def test_debug_vm_poisons_the_reserve_in_4_18() -> None:
     ],
 )
 def test_vm_debug_parameter_in_4_20(vm_debug: str | None, poisoned: bool, log: list[str]) -> None:
-    from memmapsim.kernel.debug import boot_messages, page_init_poisoning
+    from memmapsim.kernel.vm_debug import boot_messages, page_init_poisoning
 
     r = run("4.20", debug_vm=True, vm_debug=vm_debug)
     assert r.mem.page(RESERVE).poisoned is poisoned

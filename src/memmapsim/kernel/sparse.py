@@ -38,9 +38,9 @@ from memmapsim.effects import (
     SetSections,
     WorkKind,
 )
-from memmapsim.kernel.debug import page_init_poisoning
 from memmapsim.kernel.errno import EEXIST, EINVAL, ENOMEM
 from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.vm_debug import page_init_poisoning
 from memmapsim.model.pageblock import STALE_USEMAP, MigrateType
 from memmapsim.model.periodic import Sharing
 from memmapsim.model.pgmap import AltmapConfig

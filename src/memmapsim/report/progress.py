@@ -10,17 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    ProgressColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.progress import Progress as RichProgress
+if TYPE_CHECKING:  # rich is imported when a bar is drawn, not for every run
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 DELAY_S = 1.0
 
@@ -36,12 +31,12 @@ class Progress:
         console: Console | None = None,
         delay_s: float | None = None,
     ) -> None:
-        self.console = console or Console(stderr=True, markup=False, emoji=False)
-        self.enabled = self.console.is_terminal if console is not None else sys.stderr.isatty()
+        self.console = console
+        self.enabled = console.is_terminal if console is not None else sys.stderr.isatty()
         self.delay_s = DELAY_S if delay_s is None else delay_s
         self.label, self.total, self.done, self.now = label, total, 0, ""
         self._bar: RichProgress | None = None
-        self._task = TaskID(0)
+        self._task: TaskID | None = None
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._closed = False
@@ -59,9 +54,21 @@ class Progress:
         return f"{self.label} {self.now}".rstrip()
 
     def _show(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
         with self._lock:
             if self._closed:
                 return
+            if self.console is None:
+                self.console = Console(stderr=True, markup=False, emoji=False)
             columns: list[ProgressColumn] = [TextColumn("{task.description}"), BarColumn()]
             if self.total is not None:
                 columns.append(MofNCompleteColumn())
@@ -76,14 +83,14 @@ class Progress:
         """Say what is being worked on now."""
         with self._lock:
             self.now = now
-            if self._bar is not None:
+            if self._bar is not None and self._task is not None:
                 self._bar.update(self._task, description=self._description())
 
     def advance(self) -> None:
         """One of ``total`` steps is done."""
         with self._lock:
             self.done += 1
-            if self._bar is not None:
+            if self._bar is not None and self._task is not None:
                 self._bar.update(self._task, completed=self.done)
 
     def __exit__(
