@@ -213,9 +213,6 @@ def run(
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
     the time it takes, per node. Prints tables; --json prints one JSON object."""
-    from memmapsim.report.text import print_run
-    from memmapsim.report.timing_text import print_timing
-
     try:
         _check_engine(engine, profile)
         result = _run_one(scenario, _one_kernel(kernel), backend, engine, profile)
@@ -224,6 +221,9 @@ def run(
     if as_json:
         _emit_json(run_data(result))
     else:
+        from memmapsim.report.text import print_run
+        from memmapsim.report.timing_text import print_timing
+
         print_run(result, _console())
         print_timing(result, _console())
 
@@ -280,9 +280,6 @@ def compare(
     object, with a run per scenario and kernel): per scenario the pfn classes and the time
     per kernel (ratios to the first), then a row per run with the struct pages written, the
     memmap kept and the time."""
-    from memmapsim.report.text import print_compare, print_summary
-    from memmapsim.report.timing_text import print_timing_compare
-
     try:
         if len(kernel) * len(scenario) < 2:
             _refuse("--kernel", "compare needs at least two runs: two kernels, or two scenarios")
@@ -331,6 +328,9 @@ def compare(
             data = {"scenarios": [sc.name for sc in scenarios]} | data
         _emit_json(data)
         return
+    from memmapsim.report.text import print_compare, print_summary
+    from memmapsim.report.timing_text import print_timing_compare
+
     for g in groups:
         if len(g) > 1:
             print_compare(g, _console())

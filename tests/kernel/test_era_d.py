@@ -155,13 +155,13 @@ def test_1g_compound_pages_leave_pageblocks_unmovable_with_dedup(
     assert d.refs_taken == 2
 
 
-@pytest.mark.parametrize("kernel", ["5.19", "6.1", "6.4", "7.1"])
+@pytest.mark.parametrize("kernel", ERA_D)
 def test_the_init_line_is_pr_debug_from_6_4(kernel: str) -> None:
     """ "mm: Be less noisy during memory hotplug" (v6.4): the line is pr_debug; the simulated
     log shows it as dynamic debug would, at level debug."""
     (line,) = dax2m(kernel).log
     assert line.text.startswith("memmap_init_zone_device initialised 4608 pages in ")
-    assert line.level == ("info" if kernel in ("5.19", "6.1") else "debug")
+    assert line.level == ("info" if kernel in ("5.17", "5.18", "5.19", "6.1") else "debug")
 
 
 @pytest.mark.parametrize(("kernel", "refcount"), [("6.1", 1), ("6.12", 1), ("7.0", 0), ("7.1", 0)])
@@ -265,3 +265,29 @@ def test_6_12_serialises_device_dax_creation_system_wide() -> None:
     t66, t612 = (simulate(sc, k).timing for k in ("6.6", "6.12"))
     assert t66 is not None and t612 is not None
     assert t612.total_s > 1.8 * t66.total_s
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kernel", "written", "ram_mib"),
+    [
+        ("devdax-128g-4k", "5.16", 1 << 25, 2048),
+        ("devdax-128g-2m", "5.16", 1 << 25, 2048),
+        ("devdax-128g-2m", "5.17", 1 << 25, 2048),
+        ("devdax-128g-2m", "6.6", 1 << 23, 512),
+        ("devdax-128g-1g", "5.17", 1 << 25, 2048),
+        ("devdax-128g-1g", "6.6", 128 * 128, 1),
+    ],
+)
+def test_devdax_128g_struct_pages_and_memmap(
+    scenario: str, kernel: str, written: int, ram_mib: int
+) -> None:
+    """The built-in 128 GB device-dax namespaces: 32 Mi pfns; with dedup (6.6) 128 struct
+    pages of each 2 MiB compound page (a quarter) and of each 1 GiB one (1 MiB of memmap
+    for 128 compound pages)."""
+    from memmapsim.config.scenario import load_scenario
+
+    r = simulate(load_scenario(scenario), kernel)
+    (d,) = r.devices
+    assert d.struct_pages_written == written == d.pages_initialised
+    assert d.memmap_bytes == {"ram": ram_mib << 20, "device": 0}
+    assert d.log_pages == 1 << 25
