@@ -122,7 +122,7 @@ FILE_CASES = [
         scenario(dev("pmem0", "1G", "200M")).replace('"4.20"', '"4.21"'),
         [],
         "kernel",
-        ["unknown kernel '4.21' (known releases: 4.18, 4.19, 4.20, 5.0"],
+        ["unknown kernel '4.21' (known releases: 4.14, 4.18, 4.19, 4.20, 5.0"],
     ),
     (
         "duplicate-node",

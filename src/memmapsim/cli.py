@@ -555,7 +555,9 @@ def kernels(as_json: JsonOpt = False) -> None:
                 + (f" (reverts {c['reverts']})" if c.get("reverts") else "")
                 for c in d["new"]
             ]
-            t.add_row(d["name"], "\n".join(lines) or "(baseline)", d["tree"])
+            first = d is data[0]
+            empty = "(baseline)" if first else "(no change modelled)"
+            t.add_row(d["name"], "\n".join(lines) or empty, d["tree"])
     print_table(_console(), t, "releases (each is the one before plus its changes)")
     c = Table("change (+name)", "commit", "origin", "needs")
     for d in data:

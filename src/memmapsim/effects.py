@@ -29,6 +29,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from memmapsim.model.locks import Mode
+from memmapsim.model.memory_block import MemoryBlockState
 from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.periodic import Sharing
@@ -370,6 +371,14 @@ class InitCurrentlyEmptyZone(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class ReadZoneSpan(Effect):
+    """Read a zone's span: the result is ``(zone_start_pfn, zone_end_pfn)``."""
+
+    nid: int
+    zone: ZoneType
+
+
+@dataclass(frozen=True, slots=True)
 class ShrinkZoneSpan(Effect):
     """``shrink_zone_span`` + ``shrink_pgdat_span`` after ``[start_pfn, +nr_pages)`` of node
     ``nid``'s ``zone`` is removed: the spans become the hull of the sections of the node
@@ -399,6 +408,111 @@ class SetHighestMemmapPfn(Effect):
     pfn: int
 
 
+# --- boot memory: memblock, the node's deferred pfn, page counts ------------------------------
+@dataclass(frozen=True, slots=True)
+class ReadMemblock(Effect):
+    """Read ``memblock.memory`` and ``memblock.reserved``: the result is a
+    :class:`~memmapsim.model.memblock.MemblockSnapshot`."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemblockReserve(Effect):
+    """``memblock_reserve(base, size)`` (the reservation an allocation makes, with its node)."""
+
+    base: int
+    size: int
+    nid: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemblockAdd(Effect):
+    """``memblock_add_node(base, size, nid)``."""
+
+    base: int
+    size: int
+    nid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMaxPfn(Effect):
+    """Read ``max_pfn`` (the end of RAM, raised by x86 ``add_pages``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDeferredPfn(Effect):
+    """Read ``pgdat->first_deferred_pfn`` of node ``nid``: an int, or None for ULONG_MAX."""
+
+    nid: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetDeferredPfn(Effect):
+    """Store ``pgdat->first_deferred_pfn`` of node ``nid`` (None: ULONG_MAX)."""
+
+    nid: int
+    pfn: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustPageCounts(Effect):
+    """``zone->managed_pages += managed`` and ``zone->present_pages += present``."""
+
+    nid: int
+    zone: ZoneType
+    managed: int = 0
+    present: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InsertResource(Effect):
+    """``register_memory_resource``: insert a busy iomem resource ``name`` for ``[start,
+    start + size)``. The result is False if it conflicts with one already there."""
+
+    name: str
+    start: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveResource(Effect):
+    """``release_mem_region_adjustable`` / ``release_memory_resource``: the resource
+    ``name`` at ``start`` goes."""
+
+    name: str
+    start: int
+
+
+# --- memory block devices (drivers/base/memory.c) -------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SetMemoryBlockSize(Effect):
+    """``memory_block_size_bytes()`` as boot probed it."""
+
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMemoryBlockSize(Effect):
+    """``memory_block_size_bytes()``: an int (0 before boot probed it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMemoryBlocks(Effect):
+    """The memory block devices of ids ``[lo, hi)``: a list of ``(lo, hi, MemoryBlockState
+    or None)`` runs."""
+
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetMemoryBlocks(Effect):
+    """Store ``state`` for the memory blocks ``[lo, hi)`` (None: the devices are gone)."""
+
+    lo: int
+    hi: int
+    state: MemoryBlockState | None
+
+
 # --- struct pages ------------------------------------------------------------------------------
 class WorkKind(StrEnum):
     """What a pass over struct pages is, for the shadow history and the trace."""
@@ -408,6 +522,8 @@ class WorkKind(StrEnum):
     POISON = "poison"  # page_init_poison / DEBUG_VM memset(0xFF)
     FIELDS = "field stores"  # stores into pages another pass set up (prep_compound_head,
     # put_page at teardown): no pass of their own in the shadow history
+    ZERO = "memmap zeroing"  # a zeroing allocation of the memmap (v4.14 boot): no pass
+    FREE = "buddy free"  # pages given to the buddy allocator: a FREE pass in the history
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from memmapsim.check.classes import ClassCensus, census
 from memmapsim.check.invariants import Finding, check_all
 from memmapsim.config.scenario import KINDS, Scenario, nd_regions
 from memmapsim.engine.apply import LogLine
-from memmapsim.engine.costs import CostProfile, load_profile
+from memmapsim.engine.costs import BOOT_COSTS, CostProfile, load_profile
 from memmapsim.engine.inorder import EffectRecord, InOrderEngine
 from memmapsim.engine.placement import Topology
 from memmapsim.engine.timing import Interval, LockHold, TimingEngine
@@ -24,8 +24,12 @@ from memmapsim.engine.trace import TimingSummary, summarize
 from memmapsim.errors import InputError
 from memmapsim.kernel.errno import errname
 from memmapsim.kernel.expect import expectations
+from memmapsim.kernel.init_main import boot_thread
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params
+from memmapsim.kernel.memory_block import probe_memory_block_size
 from memmapsim.kernel.nvdimm import Namespace, NdRegion
+from memmapsim.kernel.page_alloc_boot import BootCpus
+from memmapsim.kernel.page_alloc_boot import pgdatinit_name as _pgdatinit_name
 from memmapsim.kernel.probe import Step as ProbeStep
 from memmapsim.kernel.probe import root_thread, thread_name
 from memmapsim.kernel.sparse import boot_section_state
@@ -52,7 +56,9 @@ from memmapsim.units import (
 
 def namespaces(sc: Scenario) -> list[Namespace]:
     return [
-        Namespace(i, d.name, d.kind, d.node, d.start, d.size, d.memmap, d.align, d.region_name)
+        Namespace(
+            i, d.name, d.kind, d.node, d.start, d.size, d.memmap, d.align, d.region_name, d.online
+        )
         for i, d in enumerate(sc.devices)
     ]
 
@@ -64,7 +70,13 @@ def nvdimm_bus(sc: Scenario) -> tuple[NdRegion, ...]:
 
 def resolve_kernel(sc: Scenario, spec: str | None) -> Kernel:
     """The kernel to run: ``spec`` (from the command line) or the scenario's own."""
-    cfg = BootConfig(sc.knobs.debug_vm, sc.knobs.vm_debug, sc.knobs.hz)
+    cfg = BootConfig(
+        sc.knobs.debug_vm,
+        sc.knobs.vm_debug,
+        sc.knobs.hz,
+        hypervisor=sc.machine.hypervisor,
+        deferred=sc.boot.deferred if sc.boot is not None else True,
+    )
     text = spec if spec is not None else sc.kernel
     try:
         return parse_kernel(text, cfg)
@@ -73,6 +85,9 @@ def resolve_kernel(sc: Scenario, spec: str | None) -> Kernel:
         raise InputError(where[0], where[1], str(e)) from None
 
 
+PGDATINIT = _pgdatinit_name(0).removesuffix("0")
+"""The prefix of the per-node deferred init threads (``pgdatinit%d``)."""
+
 DENSE_LIMIT_PFNS = 1 << 24
 """The dense backend holds 72 bytes per pfn; above 16 Mi pfns (64 GiB of device memory,
 1.1 GiB of arrays) it is the wrong tool."""
@@ -80,18 +95,27 @@ DENSE_LIMIT_PFNS = 1 << 24
 
 def dense_windows(sc: Scenario) -> list[tuple[int, int]]:
     """The pfn windows the dense backend must hold: each device's section-aligned span."""
-    return [
+    out = [
         (SECTION_ALIGN_DOWN(d.start >> PAGE_SHIFT), SECTION_ALIGN_UP(d.end >> PAGE_SHIFT))
         for d in sc.devices
     ]
+    if sc.boot is not None:  # the boot memmap: every section holding DRAM
+        out += [
+            (SECTION_ALIGN_DOWN(r.start >> PAGE_SHIFT), SECTION_ALIGN_UP(r.end >> PAGE_SHIFT))
+            for n in sc.machine.nodes
+            for r in n.dram
+        ]
+    return out
 
 
 def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
     """The machine at the point drivers probe: boot memory present and online, device
     ranges untouched (their struct pages do not exist yet).
 
-    The boot memmap of DRAM is not modelled here; its sections are present, online and
-    backed by "boot" memory, which is what the ZONE_DEVICE paths consult."""
+    Without a ``[boot]`` table the boot memmap of DRAM is not modelled; its sections are
+    present, online and backed by "boot" memory, which is what the ZONE_DEVICE paths
+    consult. With one, the machine is as the firmware hands it over (memblock: the DRAM and
+    the early reservations), and the kernel's boot (:func:`run_boot`) builds the rest."""
     memmap: Memmap
     if backend == "dense":
         windows = dense_windows(sc)
@@ -127,6 +151,15 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
             HMM_DEVMEM_INDEX: PfnIndex(HMM_DEVMEM_INDEX, "radix"),
         },
     )
+    if sc.boot is not None:
+        # the firmware's memory map and the early reservations: the kernel boots from here
+        for node in sc.machine.nodes:
+            for r in node.dram:
+                mem.memblock.add(r.start, r.size, node.id)
+                mem.max_pfn = max(mem.max_pfn, r.end >> PAGE_SHIFT)
+        for r in sc.boot.reserved:
+            mem.memblock.reserve(r.start, r.size)
+        return mem
     for node in sc.machine.nodes:
         for r in node.dram:
             first, end = r.start >> PAGE_SHIFT, r.end >> PAGE_SHIFT
@@ -142,6 +175,8 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
             backing = MemmapBacking(Medium.BOOT, node.id)
             mem.vmemmap.populate(section_nr_to_pfn(lo), section_nr_to_pfn(hi), backing)
             mem.max_pfn = max(mem.max_pfn, r.end >> PAGE_SHIFT)
+    # memory_dev_init, at boot: the memory block size hot-plugged RAM is added in
+    mem.memory_block_size = probe_memory_block_size(k, mem.max_pfn << PAGE_SHIFT)
     return mem
 
 
@@ -186,6 +221,46 @@ class DeviceResult:
 
 
 @dataclass
+class BootNode:
+    """One node's deferred struct page init: where it began, what it initialised, and when."""
+
+    nid: int
+    first_deferred_pfn: int | None
+    """Where ``memmap_init`` stopped and deferred init began (None: nothing deferred)."""
+    pages: int
+    """Struct pages the node's pgdatinit thread and its helpers initialised."""
+    log_pages: int | None
+    """The page count of the node's line (None: the line has none, v5.8+, or no line)."""
+    threads: list[str]
+    """pgdatinit%d and its padata helpers."""
+    line: str | None
+    init_s: float | None = None
+    """Wall time from the first struct page a thread of the node writes to the last."""
+    work_s: float | None = None
+    """Time the node's threads spent writing struct pages, summed over threads."""
+    start_s: float | None = None
+    """When the node's deferred init began, from the start of deferred init."""
+    finish_s: float | None = None
+
+
+@dataclass
+class BootResult:
+    """The boot of a scenario with a ``[boot]`` table: its own run, before the steps."""
+
+    nodes: list[BootNode]
+    log: list[LogLine]
+    trace: list[EffectRecord] = field(default_factory=list)
+    intervals: list[Interval] = field(default_factory=list)
+    holds: list[LockHold] = field(default_factory=list)
+    cpus: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Timing runs: each thread's CPU and that CPU's node."""
+    deferred_start_s: float | None = None
+    """When deferred init began, from the start of boot (``start_kernel``)."""
+    total_s: float | None = None
+    """From the start of deferred init to the end of the last node's."""
+
+
+@dataclass
 class RunResult:
     scenario: Scenario
     kernel: Kernel
@@ -202,6 +277,8 @@ class RunResult:
     cpus: dict[str, int] = field(default_factory=dict)
     """Timing runs: the CPU each device's probe thread ran on."""
     profile: CostProfile | None = None
+    boot: BootResult | None = None
+    """The boot, for a scenario with a ``[boot]`` table."""
 
 
 ENGINES = ("timing", "inorder")
@@ -231,18 +308,24 @@ def simulate(
     final state) or the in-order engine (final state and the ordered effects only)."""
     k = resolve_kernel(sc, kernel)
     check_kinds(sc, k, kernel is not None)
+    if engine not in ENGINES:
+        raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
+    prof = load_profile(profile or sc.knobs.cost_profile) if engine == "timing" else None
+    if prof is not None and sc.boot is not None:
+        check_boot_costs(prof, profile or sc.knobs.cost_profile)
     if engine == "timing":
         preflight(sc, k)
     mem = build_memory(sc, k, backend)
+    boot = run_boot(sc, k, mem, prof) if sc.boot is not None else None
     nss = namespaces(sc)
     root = root_thread(k, steps_of(sc), nvdimm_bus(sc))
     out = RunResult(sc, k, backend, mem, [], [], [])
+    out.boot = boot
     device_of = device_threads(sc)
     if engine == "inorder":
         ino = InOrderEngine(mem, hz=k.config.hz).run([root])
         rets, out.log, out.trace = {t.name: t.ret for t in ino.threads}, ino.log, ino.trace
-    elif engine == "timing":
-        prof = load_profile(profile or sc.knobs.cost_profile)
+    elif prof is not None:
         topo = topology(sc)
         tim = TimingEngine(mem, prof, topo, k.config.hz).run([(root, root_cpu(sc, topo))])
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds
@@ -257,13 +340,11 @@ def simulate(
         thread_dev = {t: nss[i].label for t, i in device_of.items()}
         out.timing, out.profile = summarize(tim, node_of, thread_dev), prof
         out.cpus = {name: cpu for name, cpu, _node in tim.threads if name in node_of}
-    else:
-        raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
     note = " (only when the probes run concurrently, as the timing engine ran them)"
     _check_refusals(sc, k, rets, out.log, note if engine == "timing" else "")
     # setup_vm_debug() runs while parsing the command line, long before the probes.
-    boot = [LogLine(0, level, text, "cmdline") for level, text in boot_messages(k)]
-    out.log = boot + out.log
+    cmdline = [LogLine(0, level, text, "cmdline") for level, text in boot_messages(k)]
+    out.log = cmdline + (boot.log if boot is not None else []) + out.log
     # each device's newest pgmap (a device removed and added again has two)
     by_label = {pg.cfg.dev_name: pg for pg in mem.all_pgmaps()}
     pgmaps = mem.all_pgmaps()
@@ -298,14 +379,27 @@ def device_threads(sc: Scenario) -> dict[str, int]:
 
 
 def _has_kind(kind: str, p: Params) -> bool:
+    if kind == "system-ram":
+        return p.ram_hotplug
     return kind in p.device_kinds
+
+
+def _any_kind(p: Params) -> bool:
+    return bool(p.device_kinds)
 
 
 def check_kinds(sc: Scenario, k: Kernel, from_cli: bool) -> None:
     """Every device is of a kind of ZONE_DEVICE memory the kernel can create."""
     for i, d in enumerate(sc.devices):
-        if d.kind in k.p.device_kinds:
+        if _has_kind(d.kind, k.p):
             continue
+        if not k.p.device_kinds and not k.p.ram_hotplug:
+            raise InputError(
+                sc.source,
+                f"devices[{i}].kind",
+                f"kernel {k.name}{' (--kernel)' if from_cli else ''} is modelled for boot memory "
+                f"only: its {d.kind} paths are not (they are from {first_release(_any_kind)})",
+            )
         since = first_release(partial(_has_kind, d.kind))
         when = f"it came in {since}" if since else "no modelled release has it"
         where = " (--kernel)" if from_cli else ""
@@ -320,9 +414,97 @@ def preflight(sc: Scenario, k: Kernel) -> None:
     """Would the kernel refuse a device? Judged on the in-order schedule (one probe after
     another, the order the devices are listed), where every check the kernel makes —
     including the conflict probes that concurrent probes can race past — is effective."""
+    if not sc.devices:
+        return
+    mem = build_memory(sc, k, "runs")
+    if sc.boot is not None:
+        run_boot(sc, k, mem, None)
     root = root_thread(k, steps_of(sc), nvdimm_bus(sc))
-    res = InOrderEngine(build_memory(sc, k, "runs"), hz=k.config.hz).run([root])
+    res = InOrderEngine(mem, hz=k.config.hz).run([root])
     _check_refusals(sc, k, {t.name: t.ret for t in res.threads}, res.log)
+
+
+def check_boot_costs(prof: CostProfile, source: str) -> None:
+    """A boot runs work only boot costs price: the profile must have them."""
+    for key in BOOT_COSTS:
+        if key not in prof.costs:
+            raise InputError(
+                source,
+                f"costs.{key}",
+                f"a boot scenario needs the boot costs ({', '.join(BOOT_COSTS)}); "
+                f"{prof.name} has none: use modern-x86 (--profile modern-x86)",
+            )
+
+
+def boot_cpu(sc: Scenario, topo: Topology) -> int:
+    """The boot CPU: CPU 0, the first CPU of the first node with CPUs."""
+    return topo.cpus(topo.nodes_with_cpus()[0])[0]
+
+
+def run_boot(sc: Scenario, k: Kernel, mem: MemoryState, prof: CostProfile | None) -> BootResult:
+    """Boot the machine on ``mem``: ``start_kernel`` on the boot CPU to the end of
+    ``page_alloc_init_late`` (:mod:`memmapsim.kernel.init_main`), in the in-order engine, or
+    in the timing engine with ``prof``; then each node's deferred init, from its threads."""
+    topo = topology(sc)
+    cpus = BootCpus(tuple((n.id, n.cpus) for n in sc.machine.nodes))
+    cpu0 = boot_cpu(sc, topo)
+    spec = boot_thread(k, cpus, topo.node_of(cpu0))
+    if prof is None:
+        ino = InOrderEngine(mem, hz=k.config.hz).run([spec])
+        parents = {t.name: t.parent for t in ino.threads}
+        res = BootResult([], ino.log, trace=ino.trace)
+    else:
+        tim = TimingEngine(mem, prof, topo, k.config.hz).run([(spec, cpu0)])
+        parents = tim.parents
+        res = BootResult([], tim.log, intervals=tim.intervals, holds=tim.holds)
+        res.cpus = {name: (cpu, node) for name, cpu, node in tim.threads}
+    owner: dict[str, int] = {}
+    for name in parents:
+        chain: str | None = name
+        while chain is not None and not chain.startswith(PGDATINIT):
+            chain = parents.get(chain)
+        if chain is not None:
+            owner[name] = int(chain.removeprefix(PGDATINIT))
+    starts: list[float] = []
+    for pgdat in sorted(mem.pgdats.values(), key=lambda p: p.nid):
+        nid = pgdat.nid
+        threads = [t for t, n in owner.items() if n == nid]
+        node = BootNode(nid, pgdat.deferred_start, 0, None, threads, None)
+        span = pgdat.span
+        mine = set(threads)
+        for rec, n in mem.memmap.histogram(span.start_pfn, span.end_pfn).items():
+            if any(p.kind is PassKind.INIT and p.who in mine for p in rec.history):
+                node.pages += n
+        for ln in res.log:
+            if ln.thread in mine and DEFERRED_LINE.match(ln.text):
+                node.line = ln.text
+                m = DEFERRED_LINE.match(ln.text)
+                node.log_pages = int(m.group(1)) if m and m.group(1) else None
+        ivs = [iv for iv in res.intervals if iv.thread in mine]
+        if ivs:
+            node.start_s = min(iv.start for iv in ivs) * 1e-9
+            node.finish_s = max(iv.end for iv in ivs) * 1e-9
+            node.init_s = node.finish_s - node.start_s
+            node.work_s = sum(iv.duration for iv in ivs) * 1e-9
+            starts.append(node.start_s)
+        elif prof is not None and threads:
+            node.init_s = node.work_s = 0.0
+        res.nodes.append(node)
+    if prof is not None and starts:
+        origin = min(starts)
+        res.deferred_start_s = origin
+        for node in res.nodes:
+            if node.start_s is not None and node.finish_s is not None:
+                node.start_s -= origin
+                node.finish_s -= origin
+        res.total_s = max(n.finish_s for n in res.nodes if n.finish_s is not None)
+    elif prof is not None:
+        res.total_s = 0.0
+    return res
+
+
+DEFERRED_LINE = re.compile(r"node \d+ (?:initialised, (\d+) pages|deferred pages initialised) in")
+"""The pgdatinit line in every version's format."""
 
 
 def _check_refusals(
@@ -331,7 +513,7 @@ def _check_refusals(
     """Raise InputError for the first device whose probe failed, in the kernel's words."""
     nss = namespaces(sc)
     for p in sc.plan():
-        if p.action != "add":
+        if p.action == "remove":
             continue
         for i in p.devices:
             name = thread_name(nss[i], p.index, p.label)

@@ -132,7 +132,7 @@ BAD = [
     pytest.param(
         scenario(dev("pmem0", "1G", "200M", kind="nvme")),
         "devices[0].kind",
-        '"fsdax", "devdax", "device-private", "device-coherent" or "p2pdma"',
+        '"fsdax", "devdax", "device-private", "device-coherent", "p2pdma" or "system-ram"',
         id="bad-kind",
     ),
     pytest.param(
@@ -307,7 +307,7 @@ TWO = (dev("pmem0", "1G", "64M"), dev("pmem1", "1088M", "64M"))
         pytest.param(
             scenario(*TWO, steps('action = "unplug"')),
             "steps[0].action",
-            '"add" or "remove"',
+            '"add", "remove", "online" or "offline"',
             id="unknown-action",
         ),
     ],

@@ -101,6 +101,8 @@ class Node(_Strict):
 class Machine(_Strict):
     description: str = ""
     five_level_paging: bool = False
+    hypervisor: bool = False
+    """A virtual machine (X86_FEATURE_HYPERVISOR): the memory block size of v6.1+ follows."""
     nodes: list[Node] = Field(min_length=1)
 
     @property
@@ -118,7 +120,7 @@ class Machine(_Strict):
         return sum(n.cpus for n in self.nodes)
 
 
-DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma"]
+DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma", "system-ram"]
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,15 @@ KINDS: dict[str, KindRule] = {
     "p2pdma": KindRule(
         ("ram",), False, "pci_p2pdma_add_resource maps a BAR with no altmap: use ram"
     ),
+    "system-ram": KindRule(("ram", "device"), False),
 }
 """Per kind: device-private memory is not CPU-addressable, and neither GPU drivers nor
-p2pdma pass an altmap, so ram is the only legal place for their memmaps."""
+p2pdma pass an altmap, so ram is the only legal place for their memmaps. System RAM
+(hot-plugged with ``add_memory``) has its memmap in node RAM, or on the memory itself with
+``memory_hotplug.memmap_on_memory`` (``memmap = "device"``), where the kernel allows it."""
+
+OnlineType = Literal["offline", "online", "online_kernel", "online_movable"]
+"""``memhp_default_state=`` / the sysfs ``state`` values: how hot-added memory is onlined."""
 
 MAX_ALIGN = 1 << 30
 
@@ -164,6 +172,9 @@ class Device(_Strict):
     region: str | None = Field(default=None, min_length=1)
     """The nvdimm region (interleave set) holding the namespace; by default one region per
     node, as a socket's interleaved DIMMs give. Not for device-private memory."""
+    online: OnlineType | None = None
+    """System RAM only: how an add onlines it (``memhp_default_state``; default "online"),
+    or "offline" to leave it to an ``online`` step."""
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +191,17 @@ class Device(_Strict):
     @property
     def region_name(self) -> str:
         return self.region if self.region is not None else f"region{self.node}"
+
+
+class Boot(_Strict):
+    """The scenario boots: the boot memmap, deferred struct page init and its timing."""
+
+    reserved: list[DramRange] = Field(default_factory=list)
+    """Early ``memblock_reserve``s (firmware, kernel image, initrd, crash kernel): not freed
+    to the buddy allocator, their struct pages marked PG_reserved."""
+    deferred: bool = True
+    """CONFIG_DEFERRED_STRUCT_PAGE_INIT: initialise most of each node's memmap in the
+    pgdatinit threads (otherwise all of it early, on the boot CPU)."""
 
 
 class Knobs(_Strict):
@@ -199,12 +221,18 @@ class Knobs(_Strict):
     eleven days of uptime)."""
 
 
+Action = Literal["add", "remove", "online", "offline"]
+
+
 class ScenarioStep(_Strict):
     """One step of a scenario, run after the previous one has finished: ``add`` probes
-    devices (their drivers bind and map their memory), ``remove`` unbinds them (the
-    teardown: ``devm_memremap_pages_release`` / ``memunmap_pages``)."""
+    devices (their drivers bind and map their memory; System RAM is hot-added with
+    ``add_memory`` and onlined as its ``online`` says), ``remove`` unbinds them (the
+    teardown: ``devm_memremap_pages_release`` / ``memunmap_pages``; System RAM is offlined
+    and removed), ``online`` / ``offline`` write a System RAM device's memory blocks' sysfs
+    ``state``."""
 
-    action: Literal["add", "remove"]
+    action: Action
     devices: list[Name] | None = None
     """The devices, by name; all of them by default."""
     label: Name | None = None
@@ -215,7 +243,7 @@ class ScenarioStep(_Strict):
 @dataclass(frozen=True)
 class PlannedStep:
     label: str
-    action: Literal["add", "remove"]
+    action: Action
     devices: tuple[int, ...]
     """Indices into ``Scenario.devices``."""
     index: int
@@ -230,16 +258,19 @@ class Scenario(_Strict):
     devices: list[Device] = Field(default_factory=list)
     steps: list[ScenarioStep] = Field(default_factory=list)
     """What happens, in order; without steps, every device is added once."""
+    boot: Boot | None = None
+    """With a ``[boot]`` table the machine boots first: its boot memmap and deferred init."""
     knobs: Knobs = Field(default_factory=Knobs)
 
     source: str = Field(default="<scenario>", exclude=True)
 
     def plan(self) -> list[PlannedStep]:
         """The steps with defaults filled in (see :class:`ScenarioStep`)."""
-        steps = self.steps or [ScenarioStep(action="add")]
+        steps = self.steps or ([ScenarioStep(action="add")] if self.devices else [])
         index = {d.name: i for i, d in enumerate(self.devices)}
-        counts = {a: sum(s.action == a for s in steps) for a in ("add", "remove")}
-        seen = {"add": 0, "remove": 0}
+        actions = ("add", "remove", "online", "offline")
+        counts = {a: sum(s.action == a for s in steps) for a in actions}
+        seen = dict.fromkeys(actions, 0)
         out = []
         for i, s in enumerate(steps):
             seen[s.action] += 1
@@ -296,14 +327,23 @@ def check_steps(sc: Scenario) -> None:
         listed = s.devices if s.devices is not None else [d.name for d in sc.devices]
         if len(set(listed)) != len(listed):
             raise InputError(sc.source, f"{fld}.devices", "a device is listed twice")
+        kinds = {d.name: d.kind for d in sc.devices}
         for n in listed:
             if n not in names:
                 raise InputError(sc.source, f"{fld}.devices", f"no device named {toml_value(n)}")
             if s.action == "add" and n in present:
                 raise InputError(sc.source, f"{fld}.devices", f"{n} is present already")
-            if s.action == "remove" and n not in present:
+            if s.action != "add" and n not in present:
                 raise InputError(sc.source, f"{fld}.devices", f"{n} is not present")
-        present = present | set(listed) if s.action == "add" else present - set(listed)
+            if s.action in ("online", "offline") and kinds[n] != "system-ram":
+                raise InputError(
+                    sc.source, f"{fld}.devices", f"{n} is not System RAM: only memory blocks "
+                    f"go {s.action}"
+                )  # fmt: skip
+        if s.action == "add":
+            present = present | set(listed)
+        elif s.action == "remove":
+            present = present - set(listed)
     labels = [p.label for p in sc.plan()]
     for i, label in enumerate(labels):
         if labels.index(label) != i:
@@ -336,6 +376,11 @@ def check_machine(sc: Scenario) -> None:
         )
     if not any(n.dram for n in sc.machine.nodes):
         raise InputError(src, "machine.nodes", "the machine has no DRAM (no node lists dram)")
+    if sc.boot is not None:
+        for j, r in enumerate(sc.boot.reserved):
+            if r.size == 0:
+                raise InputError(src, f"boot.reserved[{j}].size", "a reservation must not be empty")
+            ranges.append((r.start, r.end, f"boot.reserved[{j}]"))
     limit = 1 << sc.machine.max_physmem_bits
     names: set[str] = set()
     for i, d in enumerate(sc.devices):
@@ -356,6 +401,10 @@ def check_machine(sc: Scenario) -> None:
         rule = KINDS[d.kind]
         if d.memmap not in rule.memmaps:
             raise InputError(src, f"{fld}.memmap", rule.why_ram)
+        if d.online is not None and d.kind != "system-ram":
+            raise InputError(
+                src, f"{fld}.online", f"{d.kind} memory is not onlined: only System RAM"
+            )
         if not rule.nvdimm and d.region is not None:
             raise InputError(src, f"{fld}.region", f"{d.kind} memory is not on an nvdimm region")
         ranges.append((d.start, d.end, fld))

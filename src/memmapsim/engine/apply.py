@@ -36,6 +36,8 @@ PASS_KIND = {
     fx.WorkKind.PGMAP: PassKind.INIT,
     fx.WorkKind.POISON: PassKind.POISON,
     fx.WorkKind.FIELDS: None,
+    fx.WorkKind.ZERO: None,
+    fx.WorkKind.FREE: PassKind.FREE,
 }
 
 
@@ -112,6 +114,20 @@ class Applier:
             fx.SetHighestMemmapPfn: self._set_highest_memmap_pfn,
             fx.InitPages: self._init_pages,
             fx.InitPagesPeriodic: self._init_pages_periodic,
+            fx.ReadMemblock: lambda t, e: self.mem.memblock.snapshot(),
+            fx.MemblockReserve: lambda t, e: self.mem.memblock.reserve(e.base, e.size, e.nid),
+            fx.MemblockAdd: lambda t, e: self.mem.memblock.add(e.base, e.size, e.nid),
+            fx.ReadDeferredPfn: lambda t, e: self.mem.pgdats[e.nid].first_deferred_pfn,
+            fx.ReadMaxPfn: lambda t, e: self.mem.max_pfn,
+            fx.ReadZoneSpan: self._read_zone_span,
+            fx.SetDeferredPfn: self._set_deferred_pfn,
+            fx.AdjustPageCounts: self._adjust_page_counts,
+            fx.InsertResource: self._insert_resource,
+            fx.RemoveResource: self._remove_resource,
+            fx.SetMemoryBlockSize: self._set_memory_block_size,
+            fx.ReadMemoryBlockSize: lambda t, e: self.mem.memory_block_size,
+            fx.ReadMemoryBlocks: lambda t, e: list(self.mem.memory_blocks.runs(e.lo, e.hi)),
+            fx.SetMemoryBlocks: lambda t, e: self.mem.memory_blocks.assign(e.lo, e.hi, e.state),
         }
 
     def apply(self, thread: ThreadCtx, effect: fx.Effect) -> Any:
@@ -284,6 +300,37 @@ class Applier:
     def _update_end_of_memory_vars(self, t: ThreadCtx, e: fx.UpdateEndOfMemoryVars) -> None:
         self.mem.max_pfn = max(self.mem.max_pfn, e.start_pfn + e.nr_pages)
 
+    # --- boot memory, page counts, System RAM resources ----------------------------------------
+    def _read_zone_span(self, t: ThreadCtx, e: fx.ReadZoneSpan) -> tuple[int, int]:
+        span = self.mem.zone(e.nid, e.zone).span
+        return span.start_pfn, span.end_pfn
+
+    def _set_deferred_pfn(self, t: ThreadCtx, e: fx.SetDeferredPfn) -> None:
+        pgdat = self.mem.pgdats[e.nid]
+        pgdat.first_deferred_pfn = e.pfn
+        if e.pfn is not None:
+            pgdat.deferred_start = e.pfn
+
+    def _adjust_page_counts(self, t: ThreadCtx, e: fx.AdjustPageCounts) -> None:
+        zone = self.mem.zone(e.nid, e.zone)
+        zone.managed_pages += e.managed
+        zone.present_pages += e.present
+
+    def _insert_resource(self, t: ThreadCtx, e: fx.InsertResource) -> bool:
+        end = e.start + e.size - 1
+        if e.size == 0 or any(
+            r.overlaps(e.start, end) for r in [*self.mem.iomem, *self.mem.claims]
+        ):
+            return False
+        self.mem.iomem = sorted([*self.mem.iomem, Resource(e.name, e.start, end)], key=_start)
+        return True
+
+    def _remove_resource(self, t: ThreadCtx, e: fx.RemoveResource) -> None:
+        self.mem.iomem = [r for r in self.mem.iomem if (r.name, r.start) != (e.name, e.start)]
+
+    def _set_memory_block_size(self, t: ThreadCtx, e: fx.SetMemoryBlockSize) -> None:
+        self.mem.memory_block_size = e.size
+
     # --- struct pages -----------------------------------------------------------------------
     def _init_pages_periodic(self, t: ThreadCtx, e: fx.InitPagesPeriodic) -> None:
         steps = []
@@ -292,9 +339,13 @@ class Applier:
             steps.append(Step(s.lo, s.hi, work.writes, pass_record(t, work)))
         self.mem.memmap.apply_periodic(e.lo, e.hi, e.period, steps)
         blocks_per_period = max(e.period >> PAGEBLOCK_ORDER, 1)
+        final = _final_pageblocks(e.steps, e.period, blocks_per_period)
+        if final is not None:
+            # every pageblock of a period ends with one migratetype: the range is one run
+            self.mem.pageblocks.assign(e.lo >> PAGEBLOCK_ORDER, e.hi >> PAGEBLOCK_ORDER, final)
         for s in e.steps:
             work = s.work
-            if work.pageblock is not None:
+            if work.pageblock is not None and final is None:
                 for a, b in _aligned_blocks(s.lo, s.hi, e.period):
                     first, last = e.lo >> PAGEBLOCK_ORDER, e.hi >> PAGEBLOCK_ORDER
                     if b - a == blocks_per_period:
@@ -323,6 +374,27 @@ class Applier:
 
 
 def _nothing(t: ThreadCtx, e: Any) -> None:
+    return None
+
+
+def _start(r: Resource) -> int:
+    return r.start
+
+
+def _final_pageblocks(steps: tuple[fx.CompoundStep, ...], period: int, blocks: int) -> int | None:
+    """The migratetype every pageblock of a period has after ``steps`` (each step sets its
+    own at the pageblocks it starts), if it is one for all of them; else None."""
+    if period % PAGEBLOCK_NR_PAGES:
+        return None
+    last: dict[int, int] = {}
+    for s in steps:
+        if s.work.pageblock is None:
+            continue
+        for a, b in _aligned_blocks(s.lo, s.hi, period):
+            for blk in range(a, b):
+                last[blk] = int(s.work.pageblock)
+    if len(last) == blocks and len(set(last.values())) == 1:
+        return next(iter(last.values()))
     return None
 
 

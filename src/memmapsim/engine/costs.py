@@ -35,6 +35,19 @@ PAGE_COSTS = (
     "compound_head",
     "put_page",
 )
+BOOT_COSTS = (
+    "memmap_zero",
+    "zero_struct_page_memset",
+    "zero_struct_page_stores",
+    "init_page_fields",
+    "init_list_head",
+    "meminit_pfn_in_nid",
+    "buddy_free",
+    "buddy_free_cold",
+    "free_one_page",
+)
+"""Costs of the boot and System RAM hotplug paths, all priced with the memmap in node DRAM
+(``memmap = "ram"``). A profile without them prices only ZONE_DEVICE scenarios."""
 FIXED_COSTS = ("section_add", "index_entry", "step", "lookup", "printk", "other")
 
 
@@ -62,6 +75,10 @@ class PageCost(_Strict):
     kind: Literal["fitted", "assumed"]
     figure: str = ""
     note: str = ""
+    memmap: Literal["device", "ram"] = "device"
+    """Where the memmap was in what this cost is priced on: on the device (the
+    ``memmap_in_ram`` factor applies when it is in DRAM instead), or in node DRAM (it
+    does not)."""
 
 
 class Factor(_Strict):
@@ -127,8 +144,8 @@ def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
         if key not in prof.costs:
             raise InputError(source, f"costs.{key}", "required cost is missing")
     for key in prof.costs:
-        if key not in PAGE_COSTS:
-            known = ", ".join(PAGE_COSTS)
+        if key not in PAGE_COSTS and key not in BOOT_COSTS:
+            known = ", ".join((*PAGE_COSTS, *BOOT_COSTS))
             raise InputError(source, f"costs.{key}", f"unknown cost (known: {known})")
     for key in FIXED_COSTS:
         if key not in prof.fixed_ns:

@@ -32,6 +32,8 @@ class EffectRecord:
 class ThreadResult:
     name: str
     ret: int
+    parent: str | None = None
+    """The thread that created it (None for a root)."""
 
 
 @dataclass
@@ -73,5 +75,13 @@ class InOrderEngine:
             raise RuntimeError(
                 f"deadlock: {[t.name for t in stuck]} wait for threads that never end"
             )
-        results = [ThreadResult(t.name, t.ret if t.ret is not None else 0) for t in table.threads]
+        names = [t.name for t in table.threads]
+        results = [
+            ThreadResult(
+                t.name,
+                t.ret if t.ret is not None else 0,
+                names[t.parent] if t.parent is not None else None,
+            )
+            for t in table.threads
+        ]
         return InOrderResult(results, trace, self.applier.log)

@@ -267,21 +267,21 @@ class TimingEngine:
         job = _Job(t, eff, "other", prof.fixed("other"), 1.0, None, 0.0, self.now)
         if isinstance(eff, fx.InitPages):
             mem_node, medium, factor = self._memmap_home(t, eff.lo)
-            per_page = sum(prof.page_ns(op.cost) for op in eff.work.ops)
             job.kind = str(eff.work.kind)
             job.amount = float(max(eff.nr_pages, 0))
-            job.unit_ns = per_page * factor
+            job.unit_ns = self._page_ns(eff.work.ops, factor, t, mem_node)
             job.medium, job.bytes_per_unit = (mem_node, medium), STRUCT_PAGE_BYTES
             job.pfns, job.mem_node, job.detail = (eff.lo, eff.hi), mem_node, eff.work.fn
         elif isinstance(eff, fx.InitPagesPeriodic):
             # one job for the whole compound loop: the steps' pages at their own costs
             mem_node, medium, factor = self._memmap_home(t, eff.lo)
-            total = sum(
-                (s.hi - s.lo) * sum(prof.page_ns(op.cost) for op in s.work.ops) for s in eff.steps
-            )
+            device = sum((s.hi - s.lo) * self._ns(s.work.ops, "device") for s in eff.steps)
+            ram = sum((s.hi - s.lo) * self._ns(s.work.ops, "ram") for s in eff.steps)
+            remote = prof.factors.remote.value if mem_node != t.node else 1.0
             job.kind = str(eff.steps[0].work.kind) if eff.steps else "other"
             job.amount = float(max(eff.nr_pages, 0))
-            job.unit_ns = total * factor / max(sum(s.hi - s.lo for s in eff.steps), 1)
+            pages = max(sum(s.hi - s.lo for s in eff.steps), 1)
+            job.unit_ns = (device * factor + ram * remote) / pages
             job.medium, job.bytes_per_unit = (mem_node, medium), STRUCT_PAGE_BYTES
             job.pfns, job.mem_node = (eff.lo, eff.hi), mem_node
             job.detail = eff.steps[0].work.fn if eff.steps else ""
@@ -306,7 +306,8 @@ class TimingEngine:
         self.jobs.append(job)
 
     def _memmap_home(self, t: _Thread, pfn: int) -> tuple[int, str, float]:
-        """Where the struct pages of ``pfn`` live, and the cost factor for ``t``'s CPU."""
+        """Where the struct pages of ``pfn`` live, and the cost factor for ``t``'s CPU of
+        an entry priced with the memmap on the device."""
         backing = self.mem.vmemmap.backing(pfn)
         prof = self.profile
         node = backing.nid if backing is not None else t.node
@@ -317,6 +318,21 @@ class TimingEngine:
         if node != t.node:
             factor *= prof.factors.remote.value
         return node, medium, factor
+
+    def _ns(self, ops: tuple[fx.PageOp, ...], memmap: str) -> float:
+        """The summed per-page cost of the ``ops`` whose entries are priced with the memmap
+        ``memmap`` ("device" or "ram")."""
+        prof = self.profile
+        return sum(prof.page_ns(op.cost) for op in ops if prof.costs[op.cost].memmap == memmap)
+
+    def _page_ns(self, ops: tuple[fx.PageOp, ...], factor: float, t: _Thread, node: int) -> float:
+        """Per page: the entries priced on the device times ``factor``; those priced with the
+        memmap in DRAM (boot, System RAM) times the remote factor only."""
+        out = self._ns(ops, "device") * factor
+        ram = self._ns(ops, "ram")
+        if ram:
+            out += ram * (self.profile.factors.remote.value if node != t.node else 1.0)
+        return out
 
     def _rerate(self) -> None:
         per_cpu: dict[int, int] = {}

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from memmapsim.engine.timing import Interval, LockHold, TimingResult
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK
 
-WORK_KINDS = ("struct page init", "pgmap pass", "poison", "section add")
+WORK_KINDS = (
+    "struct page init",
+    "pgmap pass",
+    "poison",
+    "section add",
+    "buddy free",
+    "memmap zeroing",
+)
 NS = 1e-9
 
 

@@ -242,13 +242,23 @@ LAYOUT_7_0 = CompoundLayout(
 rikudousennin22/linux-7.1.3@…:401-506)."""
 
 COMPOUND_LAYOUT_BY_RELEASE: dict[str, CompoundLayout] = {
+    # 4.14 predates the struct page rework of 4.18 (lru, mapping and the counters sat in
+    # other words); memmapsim models its boot pages with the 4.18 words (no compound page
+    # of a boot-only release is ever read)
+    "4.14": LAYOUT_4_18,
     "4.18": LAYOUT_4_18,
     "4.19": LAYOUT_4_18,
     "4.20": LAYOUT_4_18,  # rbates0119/linux-4.20.1@include/linux/mm_types.h:70-207
     "5.0": LAYOUT_4_18,
     "5.1": LAYOUT_4_18,
+    "5.2": LAYOUT_4_18,  # hcly/linux5.2.0-f1c100s-base: 5.1's struct page
     "5.3": LAYOUT_4_18,
     "5.4": LAYOUT_4_18,
+    # 5.5-5.8 (boot and hotplug releases): their compound fields are not read (no compound
+    # devmaps before 5.17); 5.4's
+    "5.5": LAYOUT_4_18,
+    "5.7": LAYOUT_4_18,
+    "5.8": LAYOUT_4_18,
     "5.10": LAYOUT_5_10,
     "5.12": LAYOUT_5_10,  # read from 5.12.9
     "5.16": LAYOUT_5_10,  # read from 5.16.10

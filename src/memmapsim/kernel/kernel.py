@@ -166,6 +166,103 @@ class Params:
     """Device-private memory: HMM's own hotplug (v4.18-v4.20), hmm_devmem_add over
     devm_memremap_pages (v5.0-v5.2), the driver's own pgmap (v5.3+)."""
 
+    # --- boot memory (docs/kernel-notes/boot-hotplug.md; defaults: v4.14) -----------------
+    boot_memmap_zeroed: bool = True
+    """v4.14: ``sparse_init`` allocates the memmap with ``memblock_virt_alloc_try_nid``, which
+    memsets it to 0 on the boot CPU; from v4.15 ("complete deferred page initialization") it is
+    raw (``memblock_virt_alloc_try_nid_raw``: stale, or 0xFF with CONFIG_DEBUG_VM)."""
+    init_zero: Literal["none", "memset", "stores"] = "none"
+    """How ``__init_single_page`` zeroes the struct page: not at all (v4.14, the memmap was
+    zeroed when allocated), ``mm_zero_struct_page`` as a memset (v4.15-v5.1), as eight 8-byte
+    stores (5470dea49f53, v5.2)."""
+    static_init: Literal["2g-or-256th", "section-or-span", "section"] = "2g-or-256th"
+    """How many pfns of a node's deferred zone ``memmap_init_zone`` initializes before
+    deferring: v4.14 ``reset_deferred_meminit`` (max(2 GiB, spanned/256) plus the bytes of
+    reservations it finds, in pages); v4.17-v4.20 ``static_init_pgcnt = min(PAGES_PER_SECTION,
+    spanned)``; v5.0 ``PAGES_PER_SECTION``."""
+    early_skip: Literal["next-region", "per-pfn"] = "next-region"
+    """v4.14 ``memmap_init_zone`` jumps from an invalid pfn to the next memblock region
+    (``memblock_next_valid_pfn``); later releases test every pfn."""
+    memmap_init_walk: Literal["zone", "range-end", "zone-end"] = "zone"
+    """``memmap_init`` EARLY: over the zone span (up to v5.7); per memblock range, passing the
+    range's end to ``defer_init`` (v5.8-v5.11: only a node's last range can be deferred);
+    per range with the zone's end and a stop once deferred (``memmap_init_range``, v5.12)."""
+    unavailable: Literal["none", "zero-reserved", "zero-gaps", "init-node0", "init-zone"] = "none"
+    """Struct pages of pfns in no memblock memory: untouched (v4.14), zeroed if reserved
+    (v4.18 ``zero_resv_unavail``), zeroed in every gap up to ``max_pfn`` (v4.20), initialised
+    PG_reserved with zone 0 / node 0 up to the section end (v5.7 ``init_unavailable_mem``), or
+    with the zone and node around them (v5.12 ``init_unavailable_range``)."""
+    unavailable_message: Literal["none", "reserved", "zeroed", "zone", "node"] = "none"
+    """That step's line: "Reserved but unavailable: %lld pages" (v4.18), "Zeroed struct page
+    in unavailable ranges: %lld pages" (v4.20-v5.11), "  %s zone: %llu pages in unavailable
+    ranges" (v5.12), "On node %d, zone %s: %lld pages in unavailable ranges" (v5.14+)."""
+    meminit_pfn_in_nid: bool = True
+    """Deferred init looks up each pfn's node (``meminit_pfn_in_nid``), dropped by 56ec43d8b027
+    (v5.2)."""
+    deferred_walk: Literal["memory", "free"] = "memory"
+    """v4.14 walks ``memblock.memory`` and skips struct pages already written; from v4.15 the
+    free ranges (memory minus reserved)."""
+    deferred_free: Literal["per-pageblock", "two-pass", "maxorder"] = "per-pageblock"
+    """How deferred init frees: each pageblock right after initializing it (v4.14); all pages
+    initialized first, then all freed (v4.15 "mm: buddy page accessed before initialized");
+    per MAX_ORDER_NR_PAGES chunk, init then free (0e56acae4b4d, v5.2; v7.1 per 1024-pfn piece
+    of a free range)."""
+    deferred_lock: Literal["none", "whole", "early-unlock"] = "none"
+    """``pgdat_resize_lock`` (IRQs off) in deferred_init_memmap: none (v4.14), held for the whole
+    run (v4.17 "mm: initialize pages on demand during boot"), dropped once
+    ``first_deferred_pfn`` is taken (3d060856adfc, in the 5.7.6 tree)."""
+    deferred_threads: Literal["one", "padata-per-range", "padata-per-node"] = "one"
+    """One pgdatinit thread per node; from v5.8 padata helpers per free range
+    (``padata_do_multithreaded``, x86: up to the node's CPUs); v7.1 one job per node."""
+    deferred_message: Literal["pages", "time"] = "pages"
+    """``"node %d initialised, %lu pages in %ums"`` up to v5.7, ``"node %d deferred pages
+    initialised in %ums"`` from v5.8."""
+    reserve_lru_init: bool = True
+    """``reserve_bootmem_region`` re-does ``INIT_LIST_HEAD(&page->lru)`` ("Avoid false-positive
+    PageTail()"), v4.14-v6.6; gone by v6.11."""
+    buddy_type: Literal["mapcount", "page_type", "pgty"] = "mapcount"
+    """How PageBuddy is stored in the _mapcount word: ``PAGE_BUDDY_MAPCOUNT_VALUE`` (-128,
+    v4.14), ``page_type &= ~PG_buddy`` (0xffffff7f, v4.18), ``PGTY_buddy << 24`` (v6.12)."""
+    # --- System RAM hotplug (defaults: v4.18) -------------------------------------------------
+    ram_hotplug: bool = True
+    """System RAM hotplug (the ``system-ram`` device kind) is modelled: from v4.18."""
+    online_type_param: bool = False
+    """v5.7 ``memhp_default_online_type``: an add may online as online_kernel or
+    online_movable; before, ``memhp_auto_online`` (a bool) onlines with the default zone."""
+    add_memory_device_lock: bool = False
+    """v4.20: ``add_memory`` takes ``lock_device_hotplug``, drops ``mem_hotplug_lock`` before
+    onlining, and ``online_pages`` takes it itself."""
+    online_free: Literal["per-page", "blocks", "blocks-ungated"] = "per-page"
+    """``online_pages_range``: per page ``__free_reserved_page`` if the first page is
+    PG_reserved (v4.18-v5.0), ``generic_online_page(page, order)`` in MAX_ORDER blocks (v5.1),
+    without the PG_reserved gate (v5.4)."""
+    online_isolate: Literal["none", "isolate", "isolate-bit"] = "none"
+    """Onlining sets the pageblocks MIGRATE_ISOLATE and undoes it at the end (v5.10); v7.1 sets
+    MOVABLE and the separate isolate bit."""
+    hotplug_offline_type: bool = False
+    """v6.12 (6.11.11 tree): hot-plugged RAM is initialised PageOffline, not PG_reserved."""
+    offline_sets_reserved: bool = True
+    """``__offline_isolated_pages`` sets PG_reserved on every offlined page (up to v6.0)."""
+    offline_shrinks: bool = False
+    """v5.7: ``remove_pfn_range_from_zone`` at offline (poison, spans shrink); before, the spans
+    shrink in ``__remove_pages``."""
+    offlined_message_debug: bool = False
+    """"Offlined Pages %ld" at ``pr_info`` up to v5.10, ``pr_debug`` from v5.12."""
+    memmap_on_memory: Literal["none", "one-block", "one-block-fallback", "per-block"] = "none"
+    """``memory_hotplug.memmap_on_memory`` (a08a2ae34613, v5.14): only for an add of exactly
+    one memory block (ACPI passes the flag only then); v6.6 ACPI always passes it and a larger
+    add silently falls back; v6.12 one altmap per block of any add."""
+    vmemmap_self_hosted: bool = False
+    """``mhp_init_memmap_on_memory`` marks the pages that host the memmap
+    ``SetPageVmemmapSelfHosted`` (PG_owner_priv_1): absent in 5.16.10, present in 6.1."""
+    memory_block_locking: bool = False
+    """v6.12: ``memory_block_online`` takes ``mem_hotplug_lock`` around the memmap init and
+    ``online_pages``."""
+    block_size_rule: Literal["2g", "align", "bare-metal-2g"] = "2g"
+    """x86 ``probe_memory_block_size`` with 64 GiB of boot memory or more: 2 GiB (v4.14); the
+    largest power of two up to 2 GiB that aligns the end of boot memory (v4.18); 2 GiB on bare
+    metal, the alignment search under a hypervisor (v6.1)."""
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -202,6 +299,10 @@ class BootConfig:
     debug_vm: bool = False
     vm_debug: str | None = None
     hz: int = 1000
+    hypervisor: bool = False
+    """X86_FEATURE_HYPERVISOR: the machine is a virtual machine (memory block size, v6.1+)."""
+    deferred: bool = True
+    """CONFIG_DEFERRED_STRUCT_PAGE_INIT."""
 
 
 @dataclass(frozen=True)

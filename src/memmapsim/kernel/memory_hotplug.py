@@ -14,6 +14,8 @@ of a ZONE_DEVICE range (SECTION_TAINT_ZONE_DEVICE).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from memmapsim.effects import (
     Acquire,
     Gen,
@@ -184,6 +186,7 @@ def move_pfn_range_to_zone(
     start_pfn: int,
     nr_pages: int,
     altmap: AltmapConfig | None,
+    init: Callable[[], Gen[None]] | None = None,
 ) -> Gen[None]:
     """``move_pfn_range_to_zone(zone, start_pfn, nr_pages, altmap[, migratetype])``.
 
@@ -192,7 +195,8 @@ def move_pfn_range_to_zone(
     inside those locks; the locks are gone by v5.15 (only ``mem_hotplug_lock``). Since
     v5.12 a ZONE_DEVICE range taints the sections of an unaligned start and end. Then
     ``memmap_init_zone(MEMMAP_HOTPLUG)`` (``memmap_init_range`` in v5.11+) and
-    ``set_zone_contiguous``."""
+    ``set_zone_contiguous``. ``init`` replaces the ZONE_DEVICE form of the memmap init
+    (System RAM's, with its migratetype and PageOffline: kernel/memory_hotplug_ram.py)."""
     yield SetZoneContiguous(nid, zone, clear=True)
     locked = k.p.resize_locks
     resize_lock = instance(PGDAT_RESIZE_LOCK, nid)
@@ -222,7 +226,10 @@ def move_pfn_range_to_zone(
     # "TODO now we have a visible range of pages which are not associated with their
     # zone properly. [...] All the pages in the range are reserved so nobody should be
     # touching them so we should be safe"
-    yield from memmap_init_zone(k, nr_pages, nid, zone, start_pfn, MEMMAP_HOTPLUG, altmap)
+    if init is not None:
+        yield from init()
+    else:
+        yield from memmap_init_zone(k, nr_pages, nid, zone, start_pfn, MEMMAP_HOTPLUG, altmap)
     yield SetZoneContiguous(nid, zone)
 
 

@@ -62,7 +62,7 @@ ND_MIN_NAMESPACE_SIZE = PAGE_SIZE
 """nvdimm_namespace_common_probe() refuses a smaller namespace (include/uapi/linux/ndctl.h
 in v4.18.0, include/linux/ndctl.h in v4.20.0)."""
 
-DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma"]
+DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma", "system-ram"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class Namespace:
     align: int = 2 << 20
     region: str = ""
     """The nvdimm region holding the namespace (its name on the bus)."""
+    online: str | None = None
+    """System RAM: how an add onlines it (None: "online")."""
 
     @property
     def ns_name(self) -> str:
@@ -104,6 +106,8 @@ class Namespace:
             return KDevice(f"dax{self.index}.0", "dax_pmem", self.nid)
         if self.kind == "p2pdma":
             return KDevice(f"0000:{self.index + 1:02x}:00.0", "nvme", self.nid)
+        if self.kind == "system-ram":  # an ACPI memory device
+            return KDevice(f"PNP0C80:{self.index:02x}", "acpi_memhotplug", self.nid)
         return KDevice(self.label, "hmm" if self.kind == "device-private" else "amdgpu", self.nid)
 
 

@@ -35,6 +35,12 @@ from memmapsim.kernel.errno import ENODEV, ENXIO
 from memmapsim.kernel.gpu import device_memory_probe
 from memmapsim.kernel.hmm import hmm_devmem_release
 from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.memory_hotplug_ram import (
+    add_memory,
+    offline_memory_blocks,
+    online_memory_blocks,
+    remove_memory,
+)
 from memmapsim.kernel.nvdimm import ND_ASYNC_DOMAIN, Namespace, NdRegion, nd_pmem_probe
 from memmapsim.kernel.p2pdma import pci_p2pdma_add_resource
 from memmapsim.model.pgmap import Pgmap
@@ -52,6 +58,9 @@ def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int
     failure the way the driver core does: ``pr_debug`` "rejects match" for -ENODEV and
     -ENXIO, ``KERN_WARNING`` "probe of %s failed with error %d" otherwise; from v6.12
     ``dev_dbg``/``dev_err`` "probe with driver %s ..." (``call_driver_probe``)."""
+    if ns.kind == "system-ram":
+        ret = yield from add_memory(k, ns)
+        return ret
     if ns.kind == "fsdax":
         ret = yield from nd_pmem_probe(k, ns, bus)
     elif ns.kind == "devdax":
@@ -115,6 +124,9 @@ def really_remove(k: Kernel, ns: Namespace) -> Gen[int]:
     calls ``pgmap->kill`` itself. Then the teardown of the mapping
     (:attr:`Paths.memunmap_pages`, or HMM's ``hmm_devmem_release``), the pgmap's end, and
     the regions the driver claimed."""
+    if ns.kind == "system-ram":
+        ret = yield from remove_memory(k, ns)
+        return ret
     pgmap_id = yield FindPgmap(ns.device.name)
     if pgmap_id is None:
         return -ENODEV
@@ -132,6 +144,30 @@ def really_remove(k: Kernel, ns: Namespace) -> Gen[int]:
     return 0
 
 
+def memory_block_state(k: Kernel, ns: Namespace, action: str) -> Gen[int]:
+    """``echo online|offline > /sys/devices/system/memory/memoryN/state`` for each memory block
+    of the System RAM device ``ns`` (``online`` keeps the default zone: ``MMOP_ONLINE_KEEP``,
+    or the device's ``online`` type when it names one)."""
+    if action == "online":
+        kind = ns.online if ns.online in ("online_kernel", "online_movable") else "online"
+        ret = yield from online_memory_blocks(k, ns, kind, locked=False)
+    else:
+        ret = yield from offline_memory_blocks(k, ns)
+    return ret
+
+
+def set_memory_state(k: Kernel, nss: list[Namespace], names: list[str], action: str) -> Gen[int]:
+    """A user writes each device's memory blocks' state, one thread per device, and waits."""
+    tids = []
+    for ns, name in zip(nss, names, strict=True):
+        spec = ThreadSpec(name, partial(memory_block_state, k, ns, action))
+        tid = yield Spawn(spec, ns.nid)
+        tids.append(tid)
+    for tid in tids:
+        yield Join(tid)
+    return 0
+
+
 def remove_devices(k: Kernel, nss: list[Namespace], names: list[str]) -> Gen[int]:
     """Unbind every device listed, concurrently, and wait for all of them."""
     tids = []
@@ -144,7 +180,7 @@ def remove_devices(k: Kernel, nss: list[Namespace], names: list[str]) -> Gen[int
 
 
 Step = tuple[str, str, list[Namespace]]
-"""A scenario step: its label, ``add`` or ``remove``, the devices."""
+"""A scenario step: its label, ``add``, ``remove``, ``online`` or ``offline``, the devices."""
 
 
 def thread_name(ns: Namespace, step: int, label: str) -> str:
@@ -159,8 +195,10 @@ def run_steps(k: Kernel, steps: list[Step], bus: tuple[NdRegion, ...]) -> Gen[in
         names = [thread_name(ns, i, label) for ns in nss]
         if action == "add":
             yield from probe_devices(k, nss, bus, names)
-        else:
+        elif action == "remove":
             yield from remove_devices(k, nss, names)
+        else:
+            yield from set_memory_state(k, nss, names, action)
     return 0
 
 

@@ -31,6 +31,7 @@ from memmapsim.effects import (
     PageOp,
     PageWork,
     PopulateMemmap,
+    Printk,
     ReadAltmap,
     ReadSections,
     SetAltmap,
@@ -40,7 +41,9 @@ from memmapsim.effects import (
 )
 from memmapsim.kernel.errno import EEXIST, EINVAL, ENOMEM
 from memmapsim.kernel.kernel import Kernel
+from memmapsim.kernel.memblock import mem_pfn_ranges, memblock_alloc_try_nid
 from memmapsim.kernel.vm_debug import page_init_poisoning
+from memmapsim.model.memblock import MemblockSnapshot
 from memmapsim.model.pageblock import STALE_USEMAP, MigrateType
 from memmapsim.model.periodic import Sharing
 from memmapsim.model.pgmap import AltmapConfig
@@ -58,6 +61,7 @@ from memmapsim.units import (
     PAGE_SHIFT,
     PAGES_PER_SECTION,
     PAGES_PER_SUBSECTION,
+    PMD_SIZE,
     STRUCT_PAGE_SIZE,
     pfn_to_section_nr,
 )
@@ -295,3 +299,91 @@ def boot_section_state(k: Kernel, nid: int, first_pfn: int, end_pfn: int) -> Sec
         return SectionState(flags, nid)
     mask = subsection_mask(first_pfn, end_pfn - first_pfn)
     return SectionState(flags | SectionFlag.IS_EARLY, nid, mask & ALL_SUBSECTIONS, True)
+
+
+# --- boot: sparse_init ----------------------------------------------------------------------------
+SECTION_MEMMAP_BYTES = PAGES_PER_SECTION * STRUCT_PAGE_SIZE
+"""One section's memmap: 2 MiB, a PMD of vmemmap."""
+MAX_DMA_ADDRESS = 16 << 20
+"""``__pa(MAX_DMA_ADDRESS)``: the lowest address a boot memmap is allocated at."""
+
+
+def memmap_zero_op() -> PageOp:
+    """v4.14 ``memblock_virt_alloc_try_nid`` zeroes what it allocates: a memset of the whole
+    buffer by the boot CPU (H14@mm/memblock.c:1276-1338, the memset at :1330)."""
+    return PageOp("memset(memmap, 0)", "memmap_zero", fill(0))
+
+
+def sparse_init(k: Kernel, snap: MemblockSnapshot) -> Gen[None]:
+    """``sparse_init`` at boot: per node, one buffer for the memmaps of its present sections
+    (2 MiB each) from memblock, top-down on the node (``sparse_mem_maps_populate_node`` in
+    v4.14-v4.19, ``sparse_buffer_init`` from v4.20, ``memblock_alloc_exact_nid_raw`` from
+    v5.7, ``memmap_alloc`` from v6.1), which ``vmemmap_populate`` maps; zeroed in v4.14
+    (``memblock_virt_alloc_try_nid``), raw from v4.15 and poisoned with CONFIG_DEBUG_VM
+    (``page_init_poison``); then each section marked present with its memmap (and, from
+    v5.3, SECTION_IS_EARLY with the sub-sections of its memory) and its usemap zeroed
+    (pageblocks read MIGRATE_UNMOVABLE). A section holding memory of two nodes belongs to the
+    first (``memory_present``). Failure: "%s: sparsemem memory map backing failed some memory
+    will not be available" (up to v4.19), "%s: node[%d] memory map backing failed. Some
+    memory will not be available." (v4.20+); the node's sections keep no memmap.
+    (H14@mm/sparse.c:552-621, mm/sparse-vmemmap.c:263-315; A20@mm/sparse.c:421-536;
+    W53@mm/sparse.c:473-561; K61@mm/sparse.c:458-555.)"""
+    owner: dict[int, int] = {}
+    span: dict[int, tuple[int, int]] = {}
+    for lo, hi, nid in mem_pfn_ranges(snap):
+        for sec in range(pfn_to_section_nr(lo), pfn_to_section_nr(hi - 1) + 1):
+            owner.setdefault(sec, nid)
+            first = sec * PAGES_PER_SECTION
+            a, b = max(lo, first), min(hi, first + PAGES_PER_SECTION)
+            old = span.get(sec, (a, b))
+            span[sec] = (min(old[0], a), max(old[1], b))
+    for nid in sorted(set(owner.values())):
+        secs = sorted(s for s, n in owner.items() if n == nid)
+        size = len(secs) * SECTION_MEMMAP_BYTES
+        base = yield from memblock_alloc_try_nid(k, size, PMD_SIZE, MAX_DMA_ADDRESS, nid)
+        if base is None:
+            if k.p.unavailable in ("none", "zero-reserved"):  # v4.14-v4.19
+                msg = (
+                    "sparse_mem_maps_populate_node: sparsemem memory map backing failed some "
+                    "memory will not be available"
+                )
+            else:
+                msg = (
+                    f"sparse_init_nid: node[{nid}] memory map backing failed. Some memory will "
+                    "not be available."
+                )
+            yield Printk("err", msg)
+            continue
+        for lo_sec, hi_sec in _runs(secs):
+            lo, hi = lo_sec * PAGES_PER_SECTION, hi_sec * PAGES_PER_SECTION
+            yield PopulateMemmap(lo, hi, MemmapBacking(Medium.BOOT, nid))
+            if k.p.boot_memmap_zeroed:
+                zero = PageWork("memblock_virt_alloc_try_nid", (memmap_zero_op(),))
+                yield InitPages(lo, hi, PageWork(zero.fn, zero.ops, kind=WorkKind.ZERO))
+            else:
+                yield from page_init_poison(k, "memblock_alloc_try_nid_raw", lo, hi)
+            yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_UNMOVABLE))
+            sec = lo_sec
+            while sec < hi_sec:
+                a, b = span[sec]
+                base_pfn = sec * PAGES_PER_SECTION
+                state = boot_section_state(k, nid, a, b)
+                end = sec + 1
+                if (a, b) == (base_pfn, base_pfn + PAGES_PER_SECTION):
+                    while end < hi_sec and span[end] == (
+                        end * PAGES_PER_SECTION,
+                        (end + 1) * PAGES_PER_SECTION,
+                    ):
+                        end += 1
+                yield SetSections(sec, end, state)
+                sec = end
+
+
+def _runs(secs: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s in secs:
+        if out and out[-1][1] == s:
+            out[-1] = (out[-1][0], s + 1)
+        else:
+            out.append((s, s + 1))
+    return out

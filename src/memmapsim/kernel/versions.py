@@ -1,8 +1,9 @@
 """Kernels by name: ``4.18``, ``4.20``, ``4.18+nonatomic-reserved+...``, ``6.6+./x.py``.
 
 A release is the changes merged by it (:mod:`memmapsim.kernel.change`), applied in order
-to the v4.18 baseline; the tables of changes and releases live per area of the model
-(:data:`AREAS`) and are assembled here. A user may add changes (the 2018 series as
+to the baseline (v4.14 for boot memory, v4.18 for the ZONE_DEVICE and hotplug paths); the
+tables of changes and releases live per area of the model (:data:`AREAS`) and are
+assembled here. A user may add changes (the 2018 series as
 posted, or a change no release carries) with ``+name``, or change files with
 ``+./file.py`` (:mod:`memmapsim.kernel.user_change`). :func:`parse_kernel` folds them
 once into a :class:`~memmapsim.kernel.kernel.Kernel`.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from memmapsim.kernel import memremap, mm_memremap, versions_zone_device
+from memmapsim.kernel import memremap, mm_memremap, versions_boot, versions_zone_device
 from memmapsim.kernel.change import Change, Release
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
 from memmapsim.kernel.memory_hotplug import add_pages_by_section
@@ -32,11 +33,11 @@ BASELINE_PATHS = Paths(
 )
 """The v4.18 code paths."""
 
-AREAS = (versions_zone_device,)
-"""The tables of changes and releases, one per area of the model (the ZONE_DEVICE paths;
-boot memory and the kernel's readers add theirs). Each module has ``CHANGES`` (a tuple
-of :class:`Change`) and ``RELEASES`` (a tuple of :class:`Release`: a release's changes of
-that area, and the tree read)."""
+AREAS = (versions_zone_device, versions_boot)
+"""The tables of changes and releases, one per area of the model (the ZONE_DEVICE paths,
+boot memory and System RAM hotplug; the kernel's readers add theirs). Each module has
+``CHANGES`` (a tuple of :class:`Change`) and ``RELEASES`` (a tuple of :class:`Release`: a
+release's changes of that area, and the tree read)."""
 
 
 def _assemble() -> tuple[dict[str, Change], tuple[Release, ...]]:

@@ -558,10 +558,10 @@ RELEASES: tuple[Release, ...] = (
         ("memremap-split", "memunmap-first-data-page", "no-zone-device-shrink"),
         "KevinRSX/w4118-s21-linux-v5.4 (5.4.0)",
     ),
+    Release("5.7", ("remove-repoison",), "HanRunyu/linux-5.7.6-jz2440 (5.7.6)"),
     Release(
         "5.10",
         (
-            "remove-repoison",
             "pagemap-ranges",
             "devdax-generic",
             "pg-arch-2",

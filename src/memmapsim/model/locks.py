@@ -34,6 +34,8 @@ ZONE_SPAN_SEQLOCK = "zone_span_seqlock"
 DEVICE_HOTPLUG_LOCK = "device_hotplug_lock"
 HMM_DEVMEM_LOCK = "hmm_devmem_lock"
 DAX_REGION_RWSEM = "dax_region_rwsem"
+PADATA_WORKS_LOCK = "padata_works_lock"
+PADATA_JOB_LOCK = "padata_mt_job_state"
 
 LOCK_KINDS: dict[str, LockKind] = {
     MEM_HOTPLUG_LOCK: LockKind.PERCPU_RWSEM,
@@ -44,6 +46,8 @@ LOCK_KINDS: dict[str, LockKind] = {
     DEVICE_HOTPLUG_LOCK: LockKind.MUTEX,
     HMM_DEVMEM_LOCK: LockKind.MUTEX,
     DAX_REGION_RWSEM: LockKind.RWSEM,
+    PADATA_WORKS_LOCK: LockKind.SPINLOCK,
+    PADATA_JOB_LOCK: LockKind.SPINLOCK,
 }
 
 

@@ -3,7 +3,8 @@
 Engines apply effects to it; invariant checks and reports read it. It holds the memmap
 (dense or runs backend) and where the vmemmap stores it, the mem_sections, pageblock
 migratetypes, node and zone spans, dev_pagemaps with their altmaps and refs, the pgmap
-index, the iomem resources and the locks.
+index, the iomem resources and the locks; for boot, memblock; for hot-plugged System RAM,
+the memory block devices.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from memmapsim.model.locks import LockTable
+from memmapsim.model.memblock import Memblock
 from memmapsim.model.memmap import Memmap
+from memmapsim.model.memory_block import MemoryBlocks
 from memmapsim.model.page import PageView
 from memmapsim.model.pageblock import PageblockMap
 from memmapsim.model.pageflags import PageFlagsLayout, ZoneType
@@ -53,6 +56,12 @@ class MemoryState:
     """The highest RAM pfn + 1 (x86 raises it in add_pages for hot-added ranges too)."""
     uninitialized_reads: list[UninitRead] = field(default_factory=list)
     """Reads of struct pages that were never initialized (shadow state, for findings)."""
+    memblock: Memblock = field(default_factory=Memblock)
+    """Boot memory and its reservations (scenarios with a ``[boot]`` table)."""
+    memory_blocks: MemoryBlocks = field(default_factory=MemoryBlocks)
+    """Memory block devices of hot-plugged System RAM."""
+    memory_block_size: int = 0
+    """``memory_block_size_bytes()`` once boot has probed it (0: not yet)."""
 
     def page(self, pfn: int) -> PageView:
         return PageView(pfn, self.memmap.record(pfn), self.layout)

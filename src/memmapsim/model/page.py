@@ -31,6 +31,7 @@ from memmapsim.model.structpage import (
 class PassKind(StrEnum):
     INIT = "init"  # a pass that writes struct page fields (__init_single_page, pgmap loop)
     POISON = "poison"  # DEBUG_VM memset(0xFF) of the memmap
+    FREE = "free"  # given to the buddy allocator (__free_pages_core and its ancestors)
 
 
 @dataclass(frozen=True, slots=True, order=True)

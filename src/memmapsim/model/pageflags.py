@@ -197,13 +197,18 @@ rikudousennin22/linux-7.1.3@include/linux/page-flags.h:93-195 (7.1.3, the newest
 danayer/linux-7.1.5 agrees))."""
 
 PAGEFLAGS_BY_RELEASE: dict[str, tuple[str, ...]] = {
+    "4.14": PAGEFLAGS_V4_18,  # hxxful/linux-4.14.0-friendlyarm@…:75-109: the 4.18 enum
     "4.18": PAGEFLAGS_V4_18,
     "4.19": PAGEFLAGS_V4_18,  # ZDawnG/linux-4.19 (4.19.0): the 4.18 enum
     "4.20": PAGEFLAGS_V4_20,
     "5.0": PAGEFLAGS_V4_20,
     "5.1": PAGEFLAGS_V4_20,  # KJT9109/linux_kernel_5.1.0 (5.1.0)
+    "5.2": PAGEFLAGS_V4_20,  # hcly/linux5.2.0-f1c100s-base (5.2.0)
     "5.3": PAGEFLAGS_V4_20,
     "5.4": PAGEFLAGS_V4_20,
+    "5.5": PAGEFLAGS_V4_20,  # no 5.5 tree: 5.4.0 and 5.7.6 agree
+    "5.7": PAGEFLAGS_V4_20,  # read from 5.7.6 (HanRunyu/linux-5.7.6-jz2440)
+    "5.8": PAGEFLAGS_V4_20,  # read from 5.8.1 (semwett0301/linux-5.8.1)
     "5.10": PAGEFLAGS_V5_10,
     "5.12": PAGEFLAGS_V5_10,  # read from 5.12.9 (no 5.12.0 tree)
     "5.16": PAGEFLAGS_V5_10,  # read from 5.16.10 (no 5.16.0 tree)
@@ -278,13 +283,18 @@ _NAMES_V6_12: tuple[str, ...] = (
 _NAMES_V7_0 = (*_NAMES_V6_12[:19], "dropbehind", *_NAMES_V6_12[19:])
 
 PAGEFLAG_NAMES_BY_RELEASE: dict[str, tuple[str, ...]] = {
+    "4.14": _NAMES_V4_18,  # hxxful/linux-4.14.0-friendlyarm@…:84-109
     "4.18": _NAMES_V4_18,  # zzwd/linux-4.18-rt@include/trace/events/mmflags.h:82-107
     "4.19": _NAMES_V4_18,
     "4.20": _NAMES_V4_20,  # a4913994/linux-4.20@…:82-108 (same file through 5.4)
     "5.0": _NAMES_V4_20,
     "5.1": _NAMES_V4_20,
+    "5.2": _NAMES_V4_20,  # hcly/linux5.2.0-f1c100s-base
     "5.3": _NAMES_V4_20,
     "5.4": _NAMES_V4_20,
+    "5.5": _NAMES_V4_20,  # no 5.5 tree: 5.4.0 and 5.7.6 agree
+    "5.7": _NAMES_V4_20,  # HanRunyu/linux-5.7.6-jz2440 (5.7.6)
+    "5.8": _NAMES_V4_20,  # semwett0301/linux-5.8.1 (5.8.1)
     "5.10": _NAMES_V5_10,  # atjhamit/linux-v5.10@…:88-115: + arch_2 (CONFIG_64BIT)
     "5.12": _NAMES_V5_10,
     "5.16": _NAMES_V5_10,

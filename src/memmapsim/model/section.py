@@ -31,6 +31,7 @@ class Medium(StrEnum):
     BOOT = "boot"  # memblock at boot (DRAM of the node)
     RAM = "ram"  # pages from the node's DRAM, allocated at hot-add
     DEVICE = "device"  # the device itself, through its vmem_altmap
+    SELF = "self"  # hot-added System RAM itself (memmap_on_memory): DRAM, through an altmap
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ class TokenKind(IntEnum):
     COMPOUND_HEAD = 5  # a tail's compound_head: head address | 1; arg = order << 1 | 1
     COMPOUND_MASK = 6  # v7.1 compound_info: GENMASK(63, order + 6) | 1; arg = order << 1 | 1
     SELF = 7  # the address of byte <arg> of this very struct page (e.g. a list head's own)
+    FREE_LIST = 8  # lru linked into a buddy free list: a neighbour's lru or the list head
 
 
 def token(kind: TokenKind, arg: int = 0) -> int:
@@ -114,6 +115,10 @@ def token_arg(value: int) -> int:
 SELF_LRU = token(TokenKind.SELF_LRU)
 STALE = token(TokenKind.STALE)
 ABSENT = token(TokenKind.ABSENT)
+FREE_LIST = token(TokenKind.FREE_LIST)
+"""``lru.next``/``lru.prev`` of a page on a buddy free list (``list_add(&page->lru,
+&area->free_list[mt])``): pointers to its neighbours on the list, which differ per page in
+a real kernel."""
 
 
 def pgmap_token(pgmap_id: int) -> int:
@@ -236,6 +241,8 @@ def describe_word(value: int) -> str:
         return f"mask|1 (order {token_arg(value) >> 1})"
     if kind is TokenKind.SELF:
         return f"&page+{token_arg(value):#x}"
+    if kind is TokenKind.FREE_LIST:
+        return "free list"
     if value == TAIL_MAPPING:
         return "TAIL_MAPPING"
     if value == LIST_POISON1:

@@ -1,7 +1,9 @@
 """Zone and node (pgdat) spans (spec §9.1).
 
-Only the span is modelled: ``zone_start_pfn``/``spanned_pages`` and
-``node_start_pfn``/``node_spanned_pages``, plus ``contiguous``. Growing a span is
+The span is modelled: ``zone_start_pfn``/``spanned_pages`` and
+``node_start_pfn``/``node_spanned_pages``, plus ``contiguous``, and for boot and
+hot-plugged RAM the page counts (``managed_pages``, ``present_pages``) and the node's
+``first_deferred_pfn``. Growing a span is
 ``resize_zone_range`` / ``resize_pgdat_range`` in mm/memory_hotplug.c: the new span is
 the union hull of the old span and the added range.
 """
@@ -44,6 +46,10 @@ class Zone:
     span: Span
     initialized: bool = False
     contiguous: bool = False
+    managed_pages: int = 0
+    """Pages given to the buddy allocator (``zone->managed_pages``)."""
+    present_pages: int = 0
+    """Pages of memory in the span (``zone->present_pages``; boot and onlined RAM)."""
 
     @property
     def name(self) -> str:
@@ -55,6 +61,12 @@ class PgData:
     nid: int
     span: Span
     zones: dict[ZoneType, Zone]
+    first_deferred_pfn: int | None = None
+    """``pgdat->first_deferred_pfn``: where the deferred struct page init of the node
+    begins (None: ULONG_MAX, nothing deferred or already done)."""
+    deferred_start: int | None = None
+    """Shadow state (not the kernel's): the last ``first_deferred_pfn`` set, kept for reports
+    after deferred init has cleared it."""
 
     @classmethod
     def empty(cls, nid: int) -> PgData:
