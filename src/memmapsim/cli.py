@@ -22,6 +22,7 @@ from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
 from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
+from memmapsim.kernel.init_main import BOOT_STEP
 from memmapsim.kernel.versions import CHAIN, CHANGES, RELEASES
 from memmapsim.model.memmap import BACKENDS
 from memmapsim.model.pageblock import MigrateType
@@ -171,10 +172,12 @@ def _check_engine(engine: str, profile: str | None) -> None:
 
 
 def _load(spec: str) -> Scenario:
-    """The scenario, which must have a device to probe."""
+    """The scenario, which must boot or have a device to probe."""
     sc = load_scenario(spec)
-    if not sc.devices:
-        raise InputError(sc.source, "devices", "no devices: add a [[devices]] table to probe")
+    if not sc.devices and sc.boot is None:
+        raise InputError(
+            sc.source, "devices", "no devices: add a [[devices]] table to probe, or [boot]"
+        )
     return sc
 
 
@@ -222,8 +225,9 @@ def run(
         _emit_json(run_data(result))
     else:
         from memmapsim.report.text import print_run
-        from memmapsim.report.timing_text import print_timing
+        from memmapsim.report.timing_text import print_boot, print_timing
 
+        print_boot(result, _console())
         print_run(result, _console())
         print_timing(result, _console())
 
@@ -329,10 +333,11 @@ def compare(
         _emit_json(data)
         return
     from memmapsim.report.text import print_compare, print_summary
-    from memmapsim.report.timing_text import print_timing_compare
+    from memmapsim.report.timing_text import print_boot_compare, print_timing_compare
 
     for g in groups:
         if len(g) > 1:
+            print_boot_compare(g, _console())
             print_compare(g, _console())
             print_timing_compare(g, _console())
     if len(groups) > 1:
@@ -581,6 +586,10 @@ def _until(sc: Scenario, after: str | None) -> Scenario:
     if after is None:
         return sc
     labels = [p.label for p in sc.plan()]
+    if sc.boot is not None:
+        if after == BOOT_STEP:  # the state at the end of boot: no step runs
+            return sc.model_copy(update={"steps": [], "devices": []})
+        labels = [BOOT_STEP, *labels]
     if after not in labels:
         _refuse("--after", f"no step {after!r} (steps: {', '.join(labels)})")
     if not sc.steps:
@@ -601,7 +610,7 @@ def page(
         typer.Option(
             metavar="STEP",
             help="Show the page after this step (a label as `memmapsim trace` prints it: "
-            "add, remove, add#2, ...), not after the last.",
+            "add, remove, add#2, ...; boot for the end of boot), not after the last.",
             show_default=False,
         ),
     ] = None,
@@ -633,9 +642,11 @@ def page(
     view = mem.page(value)
     out: dict[str, Any] = dict(view.fields())
     backing = mem.vmemmap.backing(value)
-    boot = backing is not None and backing.medium is Medium.BOOT
+    boot = backing is not None and backing.medium is Medium.BOOT and result.boot is None
     if boot:
-        out["state"] = "boot memory: its struct pages are not modelled (ZONE_DEVICE only)"
+        out["state"] = (
+            "boot memory: its struct pages are not modelled without a [boot] table in the scenario"
+        )
     out["pageblock_migratetype"] = migratetype_name(mem.pageblocks.get_pfn(value))
     out["history"] = [p.label() for p in view.record.history]
     if as_json:

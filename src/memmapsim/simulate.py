@@ -35,7 +35,7 @@ from memmapsim.kernel.probe import root_thread, thread_name
 from memmapsim.kernel.sparse import boot_section_state
 from memmapsim.kernel.versions import KernelSpecError, first_release, parse_kernel
 from memmapsim.kernel.vm_debug import boot_messages
-from memmapsim.model.expect import DeviceExpectations
+from memmapsim.model.expect import DeviceExpectations, PfnClass
 from memmapsim.model.memmap import Memmap, RunsMemmap
 from memmapsim.model.memory import MemoryState
 from memmapsim.model.page import PassKind
@@ -311,7 +311,9 @@ def simulate(
     if engine not in ENGINES:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
     prof = load_profile(profile or sc.knobs.cost_profile) if engine == "timing" else None
-    if prof is not None and sc.boot is not None:
+    if prof is not None and (
+        sc.boot is not None or any(d.kind == "system-ram" for d in sc.devices)
+    ):
         check_boot_costs(prof, profile or sc.knobs.cost_profile)
     if engine == "timing":
         preflight(sc, k)
@@ -425,7 +427,8 @@ def preflight(sc: Scenario, k: Kernel) -> None:
 
 
 def check_boot_costs(prof: CostProfile, source: str) -> None:
-    """A boot runs work only boot costs price: the profile must have them."""
+    """A boot, and hot-plugged System RAM, run work only the boot costs price: the profile
+    must have them."""
     for key in BOOT_COSTS:
         if key not in prof.costs:
             raise InputError(
@@ -550,21 +553,45 @@ def _device_result(
         m = INIT_LINE.search(ln.text)
         if ln.thread in threads and m:
             res.log_pages = int(m.group(1))
+    if ns.kind == "system-ram":
+        lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
+        res.census = [census(mem.memmap, c) for c in ram_classes(mem, lo, hi)]
+        _count_storage(mem, res, lo, hi)
+        return res
     if pgmap is None or exp is None:
         return res
     res.census = [census(mem.memmap, c) for c in exp.classes]
-    lo, hi = exp.span
+    _count_storage(mem, res, *exp.span)
+    return res
+
+
+def ram_classes(mem: MemoryState, lo: int, hi: int) -> list[PfnClass]:
+    """The pfn classes of hot-plugged System RAM ``[lo, hi)``: with memmap_on_memory, the
+    first pfns of every memory block host the block's memmap (they are never freed)."""
+    size = mem.memory_block_size >> PAGE_SHIFT
+    states = (
+        [st for _a, _b, st in mem.memory_blocks.runs(lo // size, hi // size) if st] if size else []
+    )
+    nv = states[0].vmemmap_pages if states else 0
+    if not nv or (hi - lo) % size or lo % size:
+        return [PfnClass("ram", "System RAM", ((lo, hi),), 1)]
+    return [
+        PfnClass("vmemmap", "hosts its memory block's memmap", ((lo, hi),), 1, size, (0, nv)),
+        PfnClass("ram", "System RAM", ((lo, hi),), 1, size, (nv, size)),
+    ]
+
+
+def _count_storage(mem: MemoryState, res: DeviceResult, lo: int, hi: int) -> None:
     for rec, n in mem.memmap.storage_histogram(lo, hi).items():
         inits = [p for p in rec.history if p.kind is PassKind.INIT]
         res.struct_pages_written += n * len(inits)
         res.pages_initialised += n if inits else 0
         res.pages_locked += n if any(p.locked for p in inits) else 0
         res.pages_unlocked += n if any(not p.locked for p in inits) else 0
-        res.poisoned_pages += n if len(inits) < len(rec.history) else 0
+        res.poisoned_pages += n if any(p.kind is PassKind.POISON for p in rec.history) else 0
     res.memmap_bytes = {"ram": 0, "device": 0}
     for a, b, backing in mem.vmemmap.runs(lo, hi):
         if backing is not None:
-            where = "ram" if backing.on_dram else "device"
+            where = "ram" if backing.medium in (Medium.BOOT, Medium.RAM) else "device"
             slots = sum(mem.memmap.storage_histogram(a, b).values())
             res.memmap_bytes[where] += slots * STRUCT_PAGE_SIZE
-    return res

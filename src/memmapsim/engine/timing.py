@@ -72,7 +72,7 @@ class LockHold:
     end: float
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     thread: _Thread
     effect: fx.Effect

@@ -18,6 +18,7 @@ later merge absorbed (``list_del`` leaves LIST_POISON1/2 there).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 from memmapsim.effects import (
@@ -83,12 +84,18 @@ def free_pages_core_op(k: Kernel, cold: bool, hotplug: bool = False) -> PageOp:
     comes after they left the cache (a free pass of its own over a whole node, v4.15-v5.1's
     deferred init and ``memblock_free_all``), else it follows their init within the same
     pageblock or MAX_ORDER chunk."""
+    offline = hotplug and k.p.hotplug_offline_type
+    return _free_pages_core_op(k.layout.flag("PG_reserved"), cold, offline)
+
+
+@functools.lru_cache(maxsize=256)
+def _free_pages_core_op(reserved: int, cold: bool, offline: bool) -> PageOp:
     writes: list[Write] = []
-    if hotplug and k.p.hotplug_offline_type:
+    if offline:
         # __ClearPageOffline: page_type back to UINT_MAX (the "no type" value, v6.12)
         writes.append(Write(Word.COUNTS, MAPCOUNT_MASK, MAPCOUNT_MASK))
     else:
-        writes.append(clear_bits(Word.FLAGS, k.layout.flag("PG_reserved")))
+        writes.append(clear_bits(Word.FLAGS, reserved))
     writes.append(Write(Word.COUNTS, REFCOUNT_MASK, 0))
     cost = "buddy_free_cold" if cold else "buddy_free"
     return PageOp("__free_pages_core", cost, tuple(writes))
@@ -112,9 +119,14 @@ def head_work(k: Kernel, order: int) -> PageWork:
     PageBuddy) and ``list_add`` onto the free list. (Up to v5.9 the head's refcount is 1
     between ``set_page_refcounted`` and the put of ``__free_pages``; that moment is not
     modelled.)"""
+    return _head_work(buddy_type_value(k), order)
+
+
+@functools.lru_cache(maxsize=256)
+def _head_work(buddy_value: int, order: int) -> PageWork:
     writes: list[Write] = []
     writes.append(store(Word.PRIVATE, order))
-    writes.append(Write(Word.COUNTS, MAPCOUNT_MASK, buddy_type_value(k)))
+    writes.append(Write(Word.COUNTS, MAPCOUNT_MASK, buddy_value))
     writes.append(store(Word.LRU_NEXT, FREE_LIST))
     writes.append(store(Word.LRU_PREV, FREE_LIST))
     op = PageOp("__free_one_page", "free_one_page", tuple(writes))

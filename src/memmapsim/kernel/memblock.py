@@ -10,6 +10,8 @@ a4913994/linux-4.20@mm/memblock.c:1445-1462, 1892-1985; 6.1 krr-io/linux-6.1.0@m
 
 from __future__ import annotations
 
+import functools
+
 from memmapsim.effects import Gen, MemblockReserve, ReadMemblock
 from memmapsim.kernel.kernel import Kernel
 from memmapsim.model.memblock import MemblockSnapshot
@@ -27,6 +29,11 @@ def pfn_down(addr: int) -> int:
 def mem_pfn_ranges(snap: MemblockSnapshot, nid: int | None = None) -> list[tuple[int, int, int]]:
     """``for_each_mem_pfn_range``: ``(start_pfn, end_pfn, nid)`` of every memory region (of
     node ``nid``), the start rounded up and the end down to pages."""
+    return list(_mem_pfn_ranges(snap, nid))
+
+
+@functools.lru_cache(maxsize=256)
+def _mem_pfn_ranges(snap: MemblockSnapshot, nid: int | None) -> tuple[tuple[int, int, int], ...]:
     out = []
     for r in snap.memory:
         if nid is not None and r.nid != nid:
@@ -34,12 +41,17 @@ def mem_pfn_ranges(snap: MemblockSnapshot, nid: int | None = None) -> list[tuple
         lo, hi = pfn_up(r.base), pfn_down(r.end)
         if lo < hi:
             out.append((lo, hi, r.nid))
-    return out
+    return tuple(out)
 
 
 def free_ranges(snap: MemblockSnapshot, nid: int | None = None) -> list[tuple[int, int, int]]:
     """``for_each_free_mem_range``: memory minus reserved, ``(start_pfn, end_pfn, nid)``, in
     ascending order (``PFN_UP`` of the start, ``PFN_DOWN`` of the end, as every caller does)."""
+    return list(_free_ranges(snap, nid))
+
+
+@functools.lru_cache(maxsize=256)
+def _free_ranges(snap: MemblockSnapshot, nid: int | None) -> tuple[tuple[int, int, int], ...]:
     out = []
     for r in snap.memory:
         if nid is not None and r.nid != nid:
@@ -60,7 +72,7 @@ def free_ranges(snap: MemblockSnapshot, nid: int | None = None) -> list[tuple[in
             lo, hi = pfn_up(a), pfn_down(b)
             if lo < hi:
                 out.append((lo, hi, r.nid))
-    return out
+    return tuple(out)
 
 
 def reserved_memory_within(snap: MemblockSnapshot, start: int, end: int) -> int:

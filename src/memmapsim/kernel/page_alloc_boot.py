@@ -579,48 +579,56 @@ def deferred_message(k: Kernel, nid: int, pages: int, ms: int) -> Printk:
     return Printk("info", f"node {nid} deferred pages initialised in {ms}ms")
 
 
-def _init_and_free(
+@dataclass(frozen=True)
+class DeferredWork:
+    """What a node's deferred init does, built once per node: the pfns it initialises (its
+    free pieces from the first deferred pfn to the zone's end) and the per-page work."""
+
+    node: NodeLayout
+    zone: ZoneType
+    pieces: tuple[tuple[int, int], ...]
+    init: PageWork
+    free: PageWork
+
+
+def deferred_work(
     k: Kernel, snap: MemblockSnapshot, node: NodeLayout, zone: ZoneType, lo: int, hi: int
-) -> Gen[int]:
+) -> DeferredWork:
     nid = node.nid
-    pieces = deferred_pieces(snap, nid, lo, hi, k.p.deferred_walk)
-    how = k.p.deferred_free
-    init = init_work(k, "deferred_init_memmap", int(zone), nid, pageblock=None, nid_lookup=True)
+    pieces = tuple(deferred_pieces(snap, nid, lo, hi, k.p.deferred_walk))
     move = MigrateType.MIGRATE_MOVABLE
+    how = k.p.deferred_free
+    fn = "deferred_init_memmap" if how == "per-pageblock" else "deferred_init_pages"
+    init = init_work(k, fn, int(zone), nid, pageblock=None, nid_lookup=True)
+    free_fn = "deferred_free_range" if how == "per-pageblock" else "deferred_free_pages"
+    free = buddy.free_work(k, free_fn, cold=how == "two-pass", pageblock=move)
+    return DeferredWork(node, zone, pieces, init, free)
+
+
+def _init_and_free(k: Kernel, w: DeferredWork, lo: int, hi: int) -> Gen[int]:
+    pieces = clip(list(w.pieces), lo, hi)
     total = 0
-    if how == "two-pass":
+    if k.p.deferred_free == "two-pass":
         # deferred_init_pages over every free range, then deferred_free_pages over them
         for a, b in pieces:
-            work = init_work(
-                k, "deferred_init_pages", int(zone), nid, pageblock=None, nid_lookup=True
-            )
-            yield InitPages(a, b, work)
+            yield InitPages(a, b, w.init)
             total += b - a
-        free = buddy.free_work(k, "deferred_free_pages", cold=True, pageblock=move)
         for a, b in pieces:
-            yield from buddy.free_range(k, a, b, free)
+            yield from buddy.free_range(k, a, b, w.free)
         return total
-    if how == "per-pageblock":
-        free = buddy.free_work(k, "deferred_free_range", cold=False, pageblock=move)
-        for a, b in pieces:
-            total += yield from buddy.init_free_range(k, a, b, init, free, PAGEBLOCK_NR_PAGES)
-        return total
-    init = init_work(k, "deferred_init_pages", int(zone), nid, pageblock=None, nid_lookup=True)
-    free = buddy.free_work(k, "deferred_free_pages", cold=False, pageblock=move)
+    chunk = PAGEBLOCK_NR_PAGES if k.p.deferred_free == "per-pageblock" else 1024
     for a, b in pieces:
-        total += yield from buddy.init_free_range(k, a, b, init, free)
+        total += yield from buddy.init_free_range(k, a, b, w.init, w.free, chunk)
     return total
 
 
-def deferred_init_chunk(
-    k: Kernel, snap: MemblockSnapshot, node: NodeLayout, zone: ZoneType, lo: int, hi: int
-) -> Gen[int]:
-    """Initialise and free the deferred pfns of ``[lo, hi)`` of ``zone`` (the loop body of
-    every form of deferred init; ``deferred_init_memmap_chunk`` from v5.8), and account them
-    to the zone. Returns the pages initialised."""
-    pages = yield from _init_and_free(k, snap, node, zone, lo, hi)
+def deferred_init_chunk(k: Kernel, w: DeferredWork, lo: int, hi: int) -> Gen[int]:
+    """Initialise and free the deferred pfns of ``[lo, hi)`` (the loop body of every form of
+    deferred init; ``deferred_init_memmap_chunk`` from v5.8), and account them to the zone.
+    Returns the pages initialised."""
+    pages = yield from _init_and_free(k, w, lo, hi)
     if pages:
-        yield AdjustPageCounts(node.nid, zone, managed=pages)
+        yield AdjustPageCounts(w.node.nid, w.zone, managed=pages)
     return pages
 
 
@@ -657,11 +665,12 @@ def deferred_init_memmap(k: Kernel, node: NodeLayout, cpus: BootCpus, pool: list
     if found is not None:
         zone, zlo, zhi = found
         first = max(first, zlo)
+        work = deferred_work(k, snap, node, zone, first, zhi)
         if k.p.deferred_threads == "one":
-            pages = yield from deferred_init_chunk(k, snap, node, zone, first, zhi)
+            pages = yield from deferred_init_chunk(k, work, first, zhi)
         else:
             jobs = deferred_jobs(k, snap, nid, first, zhi)
-            chunk = partial(deferred_init_chunk, k, snap, node, zone)
+            chunk = partial(deferred_init_chunk, k, work)
             for i, (lo, hi) in enumerate(jobs):
                 job = PadataJob(f"{nid}.{i}", chunk, lo, hi - lo, PAGES_PER_SECTION,
                                 PAGES_PER_SECTION, max(cpus.of(nid), 1))  # fmt: skip

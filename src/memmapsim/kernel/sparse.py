@@ -24,6 +24,8 @@ per section, at a cost independent of the number of sections.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from memmapsim.effects import (
     DepopulateMemmap,
     Gen,
@@ -328,18 +330,21 @@ def sparse_init(k: Kernel, snap: MemblockSnapshot) -> Gen[None]:
     memory will not be available." (v4.20+); the node's sections keep no memmap.
     (H14@mm/sparse.c:552-621, mm/sparse-vmemmap.c:263-315; A20@mm/sparse.c:421-536;
     W53@mm/sparse.c:473-561; K61@mm/sparse.c:458-555.)"""
-    owner: dict[int, int] = {}
-    span: dict[int, tuple[int, int]] = {}
+    owned: list[tuple[int, int, int]] = []  # runs of sections (lo, hi, nid), address order
+    pieces: dict[int, list[tuple[int, int]]] = {}  # memory in each section a range ends in
+    claimed = 0
     for lo, hi, nid in mem_pfn_ranges(snap):
-        for sec in range(pfn_to_section_nr(lo), pfn_to_section_nr(hi - 1) + 1):
-            owner.setdefault(sec, nid)
+        s0, s1 = pfn_to_section_nr(lo), pfn_to_section_nr(hi - 1) + 1
+        if max(s0, claimed) < s1:
+            owned.append((max(s0, claimed), s1, nid))
+            claimed = s1
+        for sec in {s0, s1 - 1}:
             first = sec * PAGES_PER_SECTION
-            a, b = max(lo, first), min(hi, first + PAGES_PER_SECTION)
-            old = span.get(sec, (a, b))
-            span[sec] = (min(old[0], a), max(old[1], b))
-    for nid in sorted(set(owner.values())):
-        secs = sorted(s for s, n in owner.items() if n == nid)
-        size = len(secs) * SECTION_MEMMAP_BYTES
+            piece = (max(lo, first), min(hi, first + PAGES_PER_SECTION))
+            pieces.setdefault(sec, []).append(piece)
+    for nid in sorted({n for _a, _b, n in owned}):
+        runs = _merge_runs([(a, b) for a, b, n in owned if n == nid])
+        size = sum(b - a for a, b in runs) * SECTION_MEMMAP_BYTES
         base = yield from memblock_alloc_try_nid(k, size, PMD_SIZE, MAX_DMA_ADDRESS, nid)
         if base is None:
             if k.p.unavailable in ("none", "zero-reserved"):  # v4.14-v4.19
@@ -354,7 +359,7 @@ def sparse_init(k: Kernel, snap: MemblockSnapshot) -> Gen[None]:
                 )
             yield Printk("err", msg)
             continue
-        for lo_sec, hi_sec in _runs(secs):
+        for lo_sec, hi_sec in runs:
             lo, hi = lo_sec * PAGES_PER_SECTION, hi_sec * PAGES_PER_SECTION
             yield PopulateMemmap(lo, hi, MemmapBacking(Medium.BOOT, nid))
             if k.p.boot_memmap_zeroed:
@@ -363,27 +368,20 @@ def sparse_init(k: Kernel, snap: MemblockSnapshot) -> Gen[None]:
             else:
                 yield from page_init_poison(k, "memblock_alloc_try_nid_raw", lo, hi)
             yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_UNMOVABLE))
-            sec = lo_sec
-            while sec < hi_sec:
-                a, b = span[sec]
-                base_pfn = sec * PAGES_PER_SECTION
-                state = boot_section_state(k, nid, a, b)
-                end = sec + 1
-                if (a, b) == (base_pfn, base_pfn + PAGES_PER_SECTION):
-                    while end < hi_sec and span[end] == (
-                        end * PAGES_PER_SECTION,
-                        (end + 1) * PAGES_PER_SECTION,
-                    ):
-                        end += 1
-                yield SetSections(sec, end, state)
-                sec = end
+            yield SetSections(lo_sec, hi_sec, boot_section_state(k, nid, 0, PAGES_PER_SECTION))
+            for sec in sorted(x for x in pieces if lo_sec <= x < hi_sec):
+                state = boot_section_state(k, nid, *pieces[sec][0])
+                for a, b in pieces[sec][1:]:
+                    more = boot_section_state(k, nid, a, b).subsection_map
+                    state = replace(state, subsection_map=state.subsection_map | more)
+                yield SetSections(sec, sec + 1, state)
 
 
-def _runs(secs: list[int]) -> list[tuple[int, int]]:
+def _merge_runs(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for s in secs:
-        if out and out[-1][1] == s:
-            out[-1] = (out[-1][0], s + 1)
+    for a, b in sorted(runs):
+        if out and out[-1][1] >= a:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
         else:
-            out.append((s, s + 1))
+            out.append((a, b))
     return out

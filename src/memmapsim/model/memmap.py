@@ -273,6 +273,26 @@ class RunsMemmap(Memmap):
             raise ValueError(f"[{lo:#x}, {hi:#x}) is not whole compound pages of {period}")
         if lo == hi:
             return
+        runs = list(self._map.runs(lo, hi))
+        if all(not isinstance(v, Periodic) or v.sharing is None for _a, _b, v in runs):
+            # no storage is shared: every step changes only its own offsets, so the steps
+            # fold into each run's pattern, which is stored once
+            fns = [(s.lo, s.hi, _step(s.writes, s.record)) for s in steps]
+            blocks: list[tuple[int, int, Value]] = []
+            for a, b, v in runs:
+                if isinstance(v, Periodic) and v.period != period:
+                    raise NotImplementedError(
+                        f"compound pages of {period} pfns over storage shared per {v.period}"
+                    )
+                pattern = v.pattern if isinstance(v, Periodic) else ((0, period, v),)
+                for s_lo, s_hi, fn in fns:
+                    pattern = update_window(pattern, s_lo, s_hi, fn)
+                blocks += [
+                    (x, y, _reduce(Periodic(period, pattern, None))) for x, y in _cut(a, b, period)
+                ]
+            for x, y, val in blocks:
+                self._map.assign(x, y, val)
+            return
         for s in steps:
             self._apply_strided(lo, hi, period, s)
 

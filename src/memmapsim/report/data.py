@@ -10,7 +10,7 @@ from typing import Any
 
 from memmapsim.check.classes import ClassCensus
 from memmapsim.engine.trace import Span, TimingSummary, dmesg_line
-from memmapsim.simulate import DeviceResult, RunResult
+from memmapsim.simulate import BootResult, DeviceResult, RunResult
 from memmapsim.units import PAGE_SHIFT
 
 
@@ -114,6 +114,38 @@ def dmesg_lines(r: RunResult) -> list[str]:
     return [dmesg_line(ln.time_ns, ln.text, off) for ln in r.log]
 
 
+def boot_data(b: BootResult, timed: bool) -> dict[str, Any]:
+    """The boot: per node where deferred init began, the struct pages it initialised and the
+    node's line; with the timing engine, when each node's deferred init ran (from the start of
+    deferred init), and ``total_s`` from its start to the end of the last node's."""
+    nodes = []
+    for n in b.nodes:
+        node: dict[str, Any] = {
+            "node": n.nid,
+            "first_deferred_pfn": _hex(n.first_deferred_pfn)
+            if n.first_deferred_pfn is not None
+            else None,
+            "deferred_pages": n.pages,
+            "log_pages": n.log_pages,
+            "threads": len(n.threads),
+            "line": n.line,
+        }
+        if timed:
+            node |= {
+                "init_s": _s(n.init_s or 0.0),
+                "work_s": _s(n.work_s or 0.0),
+                "start_s": _s(n.start_s or 0.0),
+                "finish_s": _s(n.finish_s or 0.0),
+            }
+        nodes.append(node)
+    out: dict[str, Any] = {}
+    if timed:
+        out["total_s"] = _s(b.total_s or 0.0)
+        out["deferred_start_s"] = _s(b.deferred_start_s or 0.0)
+    out["nodes"] = nodes
+    return out
+
+
 def run_data(r: RunResult) -> dict[str, Any]:
     k = r.kernel
     out: dict[str, Any] = {
@@ -126,6 +158,7 @@ def run_data(r: RunResult) -> dict[str, Any]:
             "vm_debug": k.config.vm_debug,
             "hz": k.config.hz,
         },
+        **({"boot": boot_data(r.boot, r.timing is not None)} if r.boot is not None else {}),
         "devices": [device_data(d) for d in r.devices],
         "pgmap_refs": sum(d.refs_taken for d in r.devices),
         "findings": [f.as_dict() for f in r.findings],

@@ -45,23 +45,28 @@ def describe_effect(e: fx.Effect) -> str:
 
 
 def trace_data(r: RunResult) -> dict[str, Any]:
+    """The trace; a scenario that boots has its boot first (``phase`` "boot", times from
+    the start of boot), then its steps (``phase`` "steps", times from the first step)."""
+    boot = r.boot
     if r.timing is None:
+        phases = [("boot", boot.trace)] if boot is not None else []
+        phases.append(("steps", r.trace))
         return {
             "engine": "inorder",
             "effects": [
-                {
-                    "seq": rec.seq,
-                    "thread": rec.thread,
-                    "effect": describe_effect(rec.effect),
-                    "locks": list(rec.locks),
-                }
-                for rec in r.trace
+                {"phase": phase, "seq": rec.seq, "thread": rec.thread}
+                | {"effect": describe_effect(rec.effect), "locks": list(rec.locks)}
+                for phase, recs in phases
+                for rec in recs
             ],
         }
+    spans = [("boot", boot.intervals, boot.holds)] if boot is not None else []
+    spans.append(("steps", r.intervals, r.holds))
     return {
         "engine": "timing",
         "intervals": [
             {
+                "phase": phase,
                 "thread": iv.thread,
                 "cpu": iv.cpu,
                 "node": iv.node,
@@ -73,49 +78,69 @@ def trace_data(r: RunResult) -> dict[str, Any]:
                 "mem_node": iv.mem_node,
                 "locked": iv.locked,
             }
-            for iv in sorted(r.intervals, key=lambda i: (i.start, i.thread))
+            for phase, ivs, _holds in spans
+            for iv in sorted(ivs, key=lambda i: (i.start, i.thread))
         ],
         "lock_holds": [
             {
+                "phase": phase,
                 "lock": h.lock,
                 "thread": h.thread,
                 "start_s": round(h.start * 1e-9, 9),
                 "end_s": round(h.end * 1e-9, 9),
             }
-            for h in sorted(r.holds, key=lambda h: (h.start, h.thread))
+            for phase, _ivs, holds in spans
+            for h in sorted(holds, key=lambda h: (h.start, h.thread))
         ],
     }
 
 
+def _phased(rows: list[dict[str, Any]], boots: bool, line: Any) -> list[str]:
+    """The rows as lines; when the scenario boots, each phase under a ``-- phase --`` line."""
+    out: list[str] = []
+    phase = None
+    for row in rows:
+        if boots and row["phase"] != phase:
+            phase = row["phase"]
+            origin = "the start of boot" if phase == "boot" else "the first step"
+            out.append(f"-- {phase} (times from {origin}) --")
+        out.append(line(row))
+    return out
+
+
 def trace_lines(r: RunResult) -> list[str]:
-    """The trace as text, each part under a header line naming its columns."""
+    """The trace as text, each part under a header line naming its columns (a scenario that
+    boots: its boot, then its steps)."""
     data = trace_data(r)
+    boots = r.boot is not None
     if data["engine"] == "inorder":
         width = max([len("thread"), *(len(e["thread"]) for e in data["effects"])])
         head = f"{'seq':>4} {'thread':<{width}} effect  [locks held]"
-        return [head] + [
-            f"{e['seq']:4d} {e['thread']:<{width}} {e['effect']}"
-            + (f"  [{', '.join(e['locks'])}]" if e["locks"] else "")
-            for e in data["effects"]
-        ]
+        return [head, *_phased(data["effects"], boots, lambda e: f"{e['seq']:4d} {e['thread']:<{width}} {e['effect']}" + (f"  [{', '.join(e['locks'])}]" if e["locks"] else ""))]
     threads = [iv["thread"] for iv in data["intervals"]] + [h["thread"] for h in data["lock_holds"]]
     width = max([len("thread"), *(len(t) for t in threads)])
-    out = [
-        f"{'start (s)':>12} {'end (s)':>12} {'thread':<{width}} {'cpu':<7} "
-        f"{'kind':<16} detail, pfns written, memory node (locks)"
-    ]
-    for iv in data["intervals"]:
+
+    def interval(iv: dict[str, Any]) -> str:
         where = (
             f"pfns {iv['pfns'][0]}-{iv['pfns'][1]} on node {iv['mem_node']}" if iv["pfns"] else ""
         )
         lock = " (under mem_hotplug_lock)" if iv["locked"] else ""
-        out.append(
+        return (
             f"{iv['start_s']:12.6f} {iv['end_s']:12.6f} {iv['thread']:<{width}} "
             f"{'cpu' + str(iv['cpu']):<7} {iv['kind']:<16} {iv['detail']} {where}{lock}".rstrip()
         )
+
+    out = [
+        f"{'start (s)':>12} {'end (s)':>12} {'thread':<{width}} {'cpu':<7} "
+        f"{'kind':<16} detail, pfns written, memory node (locks)"
+    ]
+    out += _phased(data["intervals"], boots, interval)
     out.append(f"{'start (s)':>12} {'end (s)':>12} {'thread':<{width}} lock held")
-    for h in data["lock_holds"]:
-        out.append(
+    out += _phased(
+        data["lock_holds"],
+        boots,
+        lambda h: (
             f"{h['start_s']:12.6f} {h['end_s']:12.6f} {h['thread']:<{width}} holds {h['lock']}"
-        )
+        ),
+    )
     return out
