@@ -116,7 +116,12 @@ def trace_lines(r: RunResult) -> list[str]:
     if data["engine"] == "inorder":
         width = max([len("thread"), *(len(e["thread"]) for e in data["effects"])])
         head = f"{'seq':>4} {'thread':<{width}} effect  [locks held]"
-        return [head, *_phased(data["effects"], boots, lambda e: f"{e['seq']:4d} {e['thread']:<{width}} {e['effect']}" + (f"  [{', '.join(e['locks'])}]" if e["locks"] else ""))]
+
+        def effect(e: dict[str, Any]) -> str:
+            locks = f"  [{', '.join(e['locks'])}]" if e["locks"] else ""
+            return f"{e['seq']:4d} {e['thread']:<{width}} {e['effect']}{locks}"
+
+        return [head, *_phased(data["effects"], boots, effect)]
     threads = [iv["thread"] for iv in data["intervals"]] + [h["thread"] for h in data["lock_holds"]]
     width = max([len("thread"), *(len(t) for t in threads)])
 
