@@ -427,7 +427,7 @@ def validate(
                 r.kind,
                 r.restates or "-",
                 f"{pub} {r.figure.unit}",
-                f"{r.predicted:.1f} {r.figure.unit}",
+                f"{v.model_text(r.predicted)} {r.figure.unit}",
                 f"{r.error:+.1%}",
                 v.tolerance_text(r.figure),
                 r.status,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from memmapsim.config.scenario import Knobs, Scenario, load_scenario
+from memmapsim.config.scenario import Boot, Knobs, Scenario, load_scenario, parse_scenario
 from memmapsim.engine.costs import DEFAULT_PROFILE, CostProfile, Factor, PageCost, load_profile
 from memmapsim.simulate import RunResult, simulate
 
@@ -262,7 +262,8 @@ NOT_COVERED: tuple[NotCovered, ...] = (
         "boot-dram-deferred",
         "Gorman 2015, Tatashin 2017, Duyck 2018, Xeon 8180 log, 5.5-rc7 log",
         "per-node deferred init of boot DRAM",
-        "boot memmap init (memmap_init_zone EARLY, deferred_init_memmap) is not modelled yet",
+        "boot costs are priced by modern-x86 only (it prices every boot path, v4.14-v7.1): "
+        "these figures are its rows (docs/validation-modern-x86.md)",
     ),
     NotCovered(
         "init-microbenchmarks",
@@ -273,17 +274,278 @@ NOT_COVERED: tuple[NotCovered, ...] = (
     NotCovered(
         "tatashin-zeroing",
         "Tatashin, parallelized struct page zeroing, 2017",
-        "separate vs in-pass memmap zeroing, boot time on 1 TB and 32 TB",
-        "v4.11-v4.14 boot paths are not modelled",
+        "separate vs in-pass memmap zeroing",
+        "boot costs are priced by modern-x86 only: its rows (docs/validation-modern-x86.md)",
     ),
     NotCovered(
         "hotplug-ram-halved",
         "Duyck, [PATCH 0/2] Address issues slowing memory init",
         "hot-plugged System RAM init cut in half",
-        "System RAM hotplug/online is not modelled (ZONE_DEVICE only); no absolute figure",
+        "System RAM hotplug is priced by modern-x86 only: its row duyck-hotplug-halved "
+        "(docs/validation-modern-x86.md)",
     ),
 )
 
+
+# --- boot DRAM and System RAM hotplug (modern-x86 prices every boot path, v4.14-v7.1) ----------
+BOOT_RESERVED = (("0", "4K"), ("0x9f000", "0x61000"), ("16M", "12M"))
+"""The early reservations the boot figures' machines are given (assumed, as in the built-in
+boot scenarios, with a 12 MiB kernel image)."""
+
+
+def _boot_table() -> Boot:
+    return Boot.model_validate({"reserved": [{"start": a, "size": b} for a, b in BOOT_RESERVED]})
+
+
+def _boot_machine(name: str, nodes: int, gib: int, cpus: int) -> Scenario:
+    """``nodes`` nodes of ``gib`` GiB of DRAM (node 0 with the PCI hole below 4 GiB)."""
+    text = f'name = "{name}"\nkernel = "4.14"\n[knobs]\ncost_profile = "modern-x86"\n'
+    for n in range(nodes):
+        if n == 0:
+            dram = f'[{{ start = "0", size = "2G" }}, {{ start = "4G", size = "{gib - 2}G" }}]'
+        else:
+            dram = f'[{{ start = "{n * gib + 2}G", size = "{gib}G" }}]'
+        text += f"[[machine.nodes]]\nid = {n}\ncpus = {cpus}\ndram = {dram}\n"
+    sc = parse_scenario(text, f"{name} (validate)")
+    return sc.model_copy(update={"boot": _boot_table()})
+
+
+BOOT_MACHINES: dict[str, Callable[[], Scenario]] = {
+    # Tatashin's Xeon E7-8895 v3: 8 nodes, 1 TB (18 cores x 2 threads per socket)
+    "tatashin-1t": lambda: _boot_machine("tatashin-1t", 8, 128, 36),
+    # Gorman's 2015 machines ("not named"): 4 nodes, 1 TB and 64 GB
+    "gorman-1t": lambda: _boot_machine("gorman-1t", 4, 256, 16),
+    "gorman-64g": lambda: _boot_machine("gorman-64g", 4, 16, 16),
+    "xeon8180-1.5t": lambda: load_scenario("xeon8180-1.5t"),
+    "e5-2699v4-64g": lambda: load_scenario("e5-2699v4-64g"),
+}
+
+
+@cache
+def _boot(machine: str, kernel: str, deferred: bool = True) -> RunResult:
+    """A boot figure's run: ``machine`` (:data:`BOOT_MACHINES`, or duyck-2018 with a
+    ``[boot]`` table and no devices) on ``kernel``, with modern-x86."""
+    if machine == "duyck-2018":
+        base = load_scenario("duyck-2018")
+        sc = base.model_copy(update={"devices": [], "steps": [], "boot": _boot_table()})
+    else:
+        sc = BOOT_MACHINES[machine]()
+    if not deferred:
+        assert sc.boot is not None
+        sc = sc.model_copy(update={"boot": sc.boot.model_copy(update={"deferred": False})})
+    return simulate(sc, kernel, profile=MODERN)
+
+
+def _boot_node_init(machine: str, kernel: str, node: int | None = None) -> float:
+    """A node's deferred init (s), or the mean over the nodes."""
+    b = _boot(machine, kernel).boot
+    assert b is not None
+    times = [n.init_s or 0.0 for n in b.nodes if node is None or n.nid == node]
+    return _mean(times)
+
+
+def _boot_end(machine: str, kernel: str, deferred: bool = True) -> float:
+    """From the start of boot to the end of the struct page init: with deferred init, its
+    end; without, the end of the boot CPU's (``memblock_free_all`` done)."""
+    r = _boot(machine, kernel, deferred)
+    b = r.boot
+    assert b is not None
+    if deferred:
+        return (b.deferred_start_s or 0.0) + (b.total_s or 0.0)
+    return max(iv.end for iv in b.intervals) * 1e-9
+
+
+def _sparse_zeroing(machine: str, kernel: str) -> float:
+    b = _boot(machine, kernel).boot
+    assert b is not None
+    return sum(iv.duration for iv in b.intervals if iv.kind == "memmap zeroing") * 1e-9
+
+
+def _hotplug_init(kernel: str, vm_debug: str | None) -> float:
+    """hotplug-256g's add on ``kernel`` with CONFIG_DEBUG_VM: the poisoning of the new memmap
+    (``sparse_add_one_section``) plus ``memmap_init_zone``, summed."""
+    sc = load_scenario("hotplug-256g")
+    knobs = sc.knobs.model_copy(update={"debug_vm": True, "vm_debug": vm_debug})
+    sc = sc.model_copy(update={"steps": sc.steps[:1], "knobs": knobs})
+    r = simulate(sc, kernel, profile=MODERN)
+    parts = ("sparse_add_one_section", "memmap_init_zone")
+    return sum(iv.duration for iv in r.intervals if iv.detail in parts) * 1e-9
+
+
+DUYCK_A = "4.20"
+DUYCK_B = DUYCK_A + "+mm-zero-struct-page"
+DUYCK_C = DUYCK_B + "+drop-meminit-pfn-in-nid"
+DUYCK_D = DUYCK_C + "+zone-memblock-iterator+deferred-init-maxorder"
+TATASHIN = "4.14+complete-deferred-page-init"
+TATASHIN_FIX = TATASHIN + "+deferred-two-pass"
+HOTPLUG_BEFORE = "4.18"
+HOTPLUG_AFTER = "4.18+page-init-poison-off+nonatomic-reserved"
+
+BOOT_FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "tatashin-vmemmap-memset",
+        'Tatashin, "[v2 0/5] parallelized "struct page" zeroing", 2017-03-24',
+        "single-thread memset of the whole vmemmap at boot, 1 TB (E7-8895 v3, 8 nodes)",
+        (11.25, 11.25),
+        "s",
+        "tatashin-v2-0/5-memset",
+        lambda: _sparse_zeroing("tatashin-1t", "4.14"),
+        "4.14 on tatashin-1t: sparse_init's memmap zeroing (memblock_virt_alloc_try_nid)",
+    ),
+    Figure(
+        "tatashin-zeroing-in-pass",
+        "same cover letter",
+        "zeroing moved into the per-node deferred threads: +0.456 s per 128 GB node",
+        (0.456, 0.456),
+        "s",
+        "tatashin-v2-0/5-in-pass",
+        lambda: _boot_node_init("tatashin-1t", TATASHIN) - _boot_node_init("tatashin-1t", "4.14"),
+        f"mean node init_s, {TATASHIN} minus 4.14, on tatashin-1t",
+    ),
+    Figure(
+        "duyck-deferred-4.20",
+        'Duyck, "[mm PATCH v5 0/7] Deferred page init improvements", 2018-11-05',
+        "per-node deferred init of 384 GB, 4.20-next before the series",
+        (3.75, 3.75),
+        "s",
+        "duyck-v5-0/7-boot-3.75",
+        lambda: _boot_node_init("duyck-2018", DUYCK_A),
+        f"{DUYCK_A} on duyck-2018 booting: mean node init_s",
+    ),
+    Figure(
+        "duyck-deferred-zero",
+        "same cover letter",
+        "... with mm_zero_struct_page as 8-byte stores (v5 1/7)",
+        (2.80, 2.80),
+        "s",
+        "duyck-v5-0/7-boot-2.80",
+        lambda: _boot_node_init("duyck-2018", DUYCK_B),
+        f"{DUYCK_B}: mean node init_s",
+    ),
+    Figure(
+        "duyck-deferred-nid",
+        "same cover letter",
+        "... and without meminit_pfn_in_nid (v5 2/7)",
+        (1.85, 1.85),
+        "s",
+        "duyck-v5-0/7-boot-1.85",
+        lambda: _boot_node_init("duyck-2018", DUYCK_C),
+        f"{DUYCK_C}: mean node init_s",
+    ),
+    Figure(
+        "duyck-deferred-v7",
+        'Duyck, "[mm PATCH v7 0/4] Deferred page init improvements", 2019-04-05 (the subset '
+        "merged for 5.2)",
+        "... and MAX_ORDER_NR_PAGES at a time with the zone iterator (v7: 1.38 s)",
+        (1.38, 1.38),
+        "s",
+        "duyck-v7-0/4-boot-1.38",
+        lambda: _boot_node_init("duyck-2018", DUYCK_D),
+        f"{DUYCK_D} (the four changes 5.2 merged): mean node init_s",
+    ),
+    Figure(
+        "tatashin-single-pass",
+        'Tatashin, "Re: [PATCH v2 1/1] mm: buddy page accessed before initialized", 2017-11-03',
+        "node 1 deferred init, 4.14-rc with 'complete deferred page init' (32,471,632 pages, "
+        "before the buddy fix)",
+        (0.901, 0.901),
+        "s",
+        "tatashin-buddy-fix-901",
+        lambda: _boot_node_init("tatashin-1t", TATASHIN, 1),
+        f"{TATASHIN} on tatashin-1t: node 1 init_s",
+    ),
+    Figure(
+        "tatashin-two-pass",
+        "same mail",
+        "node 1 deferred init with the buddy fix (init every free range, then free them)",
+        (1.128, 1.128),
+        "s",
+        "tatashin-buddy-fix-1128",
+        lambda: _boot_node_init("tatashin-1t", TATASHIN_FIX, 1),
+        f"{TATASHIN_FIX} on tatashin-1t: node 1 init_s",
+    ),
+    Figure(
+        "tatashin-saved-deferred",
+        'Tatashin, "[v4 00/15] complete deferred page initialization", 2017-08-02',
+        "init time saved per TB with deferred init ('-10.2 s/TB')",
+        (10.2, 10.2),
+        "s",
+        "tatashin-v4-00/15-deferred",
+        lambda: _boot_end("tatashin-1t", "4.14") - _boot_end("tatashin-1t", TATASHIN),
+        f"end of deferred init from the start of boot, 4.14 minus {TATASHIN}, tatashin-1t",
+    ),
+    Figure(
+        "tatashin-saved-single-threaded",
+        "same cover letter",
+        "init time saved per TB without deferred init ('-7.6 s/TB single-threaded')",
+        (7.6, 7.6),
+        "s",
+        "tatashin-v4-00/15-single",
+        lambda: _boot_end("tatashin-1t", "4.14", False) - _boot_end("tatashin-1t", TATASHIN, False),
+        f"end of memmap init without deferred init ([boot] deferred = false), 4.14 minus "
+        f"{TATASHIN}, tatashin-1t",
+    ),
+    Figure(
+        "gorman-1tb",
+        'Gorman, "[PATCH 0/13] Parallel struct page initialisation v4", 2015-04-28',
+        "per-node deferred init, 4 nodes x 256 GB (1116-1148 ms; their mean)",
+        (1132.0 / 1000, 1132.0 / 1000),
+        "s",
+        "gorman-v4-0/13-1tb",
+        lambda: _boot_node_init("gorman-1t", "4.14"),
+        "4.14 on gorman-1t (4.0 + the series as posted runs the same single pass over a "
+        "zeroed memmap, in kswapd): mean node init_s",
+    ),
+    Figure(
+        "gorman-64gb",
+        "same cover letter",
+        "per-node deferred init, 4 nodes x 16 GB (188-216 ms; their mean)",
+        (0.202, 0.202),
+        "s",
+        "gorman-v4-0/13-64gb",
+        lambda: _boot_node_init("gorman-64g", "4.14"),
+        "4.14 on gorman-64g: mean node init_s",
+        known_miss="a 16 GB node spends most of its 202 ms in per-node work the model has no "
+        "cost for (the series' own 48 ns/page against 17 ns/page on 256 GB nodes); the "
+        "model prices pages only",
+    ),
+    Figure(
+        "xeon8180-deferred",
+        "Xiongfeng Wang's log in Feng Tang, \"Re: [PATCH] x86/PCI: Convert "
+        'force_disable_hpet() to standard quirk", 2022-09-30',
+        "per-node deferred init, 4-socket Xeon Platinum 8180, ~1.5 TB (4013-4070 ms; mean)",
+        (4.052, 4.052),
+        "s",
+        "xeon8180-log",
+        lambda: _boot_node_init("xeon8180-1.5t", "4.19"),
+        "4.19 on xeon8180-1.5t (kernel not stated; see the scenario): mean node init_s",
+    ),
+    Figure(
+        "e5-2699v4-deferred",
+        'Lianbo Jiang\'s dmesg, "Re: [PATCH 0/2] printk: replace ringbuffer", 2020-02-05',
+        "per-node deferred init, 2 x Xeon E5-2699 v4, 64 GB, 5.5-rc7 (149 / 160 ms; mean)",
+        (0.1545, 0.1545),
+        "s",
+        "lianbo-5.5-rc7-log",
+        lambda: _boot_node_init("e5-2699v4-64g", "5.5"),
+        "5.5 on e5-2699v4-64g: mean node init_s",
+        known_miss="a 2016 Broadwell-EP at 2.2 GHz initialises a page in 19.4 ns; the profile "
+        "is fitted to Duyck's 2018 machine (13.7 ns with the same code)",
+    ),
+    Figure(
+        "duyck-hotplug-halved",
+        'Duyck, "[PATCH 0/2] Address issues slowing memory init", 2018-09-04',
+        "hot-plug memory init with poisoning off and a non-atomic PG_reserved, relative to "
+        "before ('cut in half')",
+        (0.5, 0.5),
+        "x",
+        "duyck-0/2-hotplug-halved",
+        lambda: _hotplug_init(HOTPLUG_AFTER, "-") / _hotplug_init(HOTPLUG_BEFORE, None),
+        f"hotplug-256g's add with CONFIG_DEBUG_VM: poison + memmap_init_zone time, "
+        f"{HOTPLUG_AFTER} (vm_debug=-) over {HOTPLUG_BEFORE}",
+    ),
+)
+"""The boot and System RAM figures of published-numbers.md §1a-§1c, run with modern-x86."""
 
 MODERN_FIGURES: tuple[Figure, ...] = (
     Figure(
@@ -301,6 +563,7 @@ MODERN_FIGURES: tuple[Figure, ...] = (
         ),
         f"{MODERN_KERNEL}: mean memmap_init_zone_device time per node",
     ),
+    *BOOT_FIGURES,
 )
 
 MODERN_NOT_COVERED: tuple[NotCovered, ...] = (
@@ -321,12 +584,42 @@ MODERN_NOT_COVERED: tuple[NotCovered, ...] = (
         "(tests/engine/test_costs.py)",
     ),
     NotCovered(
-        "boot-dram-deferred",
-        "Duyck v7 0/4 (3.75 -> 1.38 s per 384 GB node), 5.5-rc7 Broadwell log (19.4 ns/page)",
-        "per-node deferred init of boot DRAM with the merged rework",
-        "boot memmap init is not modelled; v7's 13.7 ns/page (init + buddy free, memmap in "
-        "DRAM, same machine) bounds memmap_in_ram from above (tests/engine/test_costs.py); the "
-        "Broadwell figure is the same path on a 2016 CPU",
+        "duyck-deferred-full-series",
+        "Duyck, [mm PATCH v5 0/7] Deferred page init improvements, 2018-11-05",
+        "per-node deferred init 1.06 s with the whole v5 series (the common iterator of 7/7)",
+        "7/7 ('use common iterator for deferred_init_pages and deferred_free_pages') was not "
+        "merged and is not a modelled change",
+    ),
+    NotCovered(
+        "duyck-rfc-3to1",
+        "Duyck, [RFC mm PATCH 0/5] mm: Deferred page init improvements, 2018-09-26",
+        "deferred init '~3:1 faster' on two unnamed x86_64 systems",
+        "a ratio for the RFC's patch set, which differs from both v5 and what 5.2 merged, on "
+        "machines not named",
+    ),
+    NotCovered(
+        "tatashin-v11-boot-time",
+        "Tatashin, [PATCH v11 0/9] complete deferred page initialization, 2017-10-09",
+        "total boot time 95.80 -> 79.98 s (77.25 -> 55.05 s deferred), 1 TB",
+        "whole-boot time (firmware, every initcall) is not modelled, only the memmap's part",
+    ),
+    NotCovered(
+        "tatashin-sparc",
+        "Tatashin, [v2 0/5] and [PATCH v11 0/9], 2017",
+        "SPARC boot times (32 TB, 15 TB) and per-TB savings",
+        "not x86_64 (the model's paths and layouts are x86_64's)",
+    ),
+    NotCovered(
+        "init-microbenchmarks",
+        "Duyck mm_zero_struct_page reviews (ARM64 Stingray, POWER8), 2018",
+        "__init_single_page ns per struct page, before and after the 8-byte stores",
+        "not x86_64",
+    ),
+    NotCovered(
+        "poison-12tb-pmem",
+        "Duyck, [PATCH 1/4] page init poisoning, 2018-09-10",
+        "memmap poisoning of 12 TB of pmem ('over 2 minutes')",
+        "a ZONE_DEVICE figure of 4.19-rc code: xeon-2018-pmem is fitted to it (docs/validation.md)",
     ),
 )
 
@@ -431,6 +724,11 @@ def summary(rows: list[Row]) -> dict[str, int]:
     }
 
 
+def model_text(v: float) -> str:
+    """A model value: one decimal from 10 on, three significant digits below."""
+    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+
+
 def tolerance_text(f: Figure) -> str:
     lo, hi = f.published
     if lo != hi:
@@ -467,9 +765,14 @@ def markdown(rows: list[Row], profile: str = PROFILE) -> str:
     command = "memmapsim validate --markdown" + (
         "" if profile == PROFILE else f" --profile {profile}"
     )
+    scenarios = (
+        "scenario\nduyck-2018)"
+        if profile == PROFILE
+        else "scenarios\nduyck-2018 and the boot and hotplug machines each row names)"
+    )
     out = [
-        f"Generated by `{command}` (cost profile {profile}, scenario",
-        "duyck-2018). A figure is *fitted* when a profile entry was fitted to it, *restated*",
+        f"Generated by `{command}` (cost profile {profile}, {scenarios}.",
+        "A figure is *fitted* when a profile entry was fitted to it, *restated*",
         "when it comes from the same measurement or sentence as a fitted one, and *predicted*",
         "otherwise; only predicted figures are evidence.",
         "",
@@ -496,8 +799,8 @@ def markdown(rows: list[Row], profile: str = PROFILE) -> str:
         status = r.status + (f": {f.known_miss}" if f.known_miss else "")
         out.append(
             f"| {f.id}: {f.what} | {r.kind} | {r.restates or '-'} | {pub} {f.unit} | "
-            f"{r.predicted:.1f} {f.unit} | {r.error:+.1%} | {tolerance_text(f)} | {status} | "
-            f"{f.how} |"
+            f"{model_text(r.predicted)} {f.unit} | {r.error:+.1%} | {tolerance_text(f)} | "
+            f"{status} | {f.how} |"
         )
     out += ["", "Not covered:", "", "| figure | source | reason |", "|---|---|---|"]
     for nc in not_covered_for(profile):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from memmapsim import validate as v
 from memmapsim.cli import app
 from memmapsim.config.scenario import load_scenario
-from memmapsim.engine.costs import FIXED_COSTS, PAGE_COSTS, CostProfile, load_profile
+from memmapsim.engine.costs import BOOT_COSTS, FIXED_COSTS, PAGE_COSTS, CostProfile, load_profile
 from memmapsim.errors import InputError
 from memmapsim.simulate import simulate
 
@@ -167,7 +167,8 @@ def modern() -> CostProfile:
 
 def test_modern_x86_loads_with_every_cost(modern: CostProfile) -> None:
     assert modern.name == "modern-x86"
-    assert set(modern.costs) == set(PAGE_COSTS)
+    assert set(modern.costs) == set(PAGE_COSTS) | set(BOOT_COSTS)
+    assert {k for k, c in modern.costs.items() if c.memmap == "ram"} == set(BOOT_COSTS)
     assert set(modern.fixed_ns) == set(FIXED_COSTS)
     assert "5.2+" in modern.description
 
@@ -188,10 +189,12 @@ def test_modern_header_states_the_derived_numbers(modern: CostProfile) -> None:
 
 
 def test_modern_fitted_value_follows_from_the_derivation(modern: CostProfile) -> None:
-    """Only init_single_page is fitted: the 19.12 s pass per page minus the assumed
-    non-atomic PG_reserved and the two pgmap stores, to 3 decimals."""
+    """Of the ZONE_DEVICE entries only init_single_page is fitted: the 19.12 s pass per page
+    minus the assumed non-atomic PG_reserved and the two pgmap stores, to 3 decimals (the
+    boot entries: tests/engine/test_boot_costs.py)."""
     c = {k: e.ns for k, e in modern.costs.items()}
-    assert {k for k, e in modern.costs.items() if e.kind == "fitted"} == {"init_single_page"}
+    fitted = {k for k, e in modern.costs.items() if e.kind == "fitted"}
+    assert fitted - set(BOOT_COSTS) == {"init_single_page"}
     assert modern.factors.remote.kind == modern.factors.memmap_in_ram.kind == "assumed"
     stores = c["reserved_nonatomic"] + 2 * c["set_pgmap"]
     assert c["init_single_page"] == pytest.approx(round(MODERN_PASS - stores, 3), abs=5e-4)

@@ -50,7 +50,8 @@ CHANGES: tuple[Change, ...] = (
             "unavailable": "zero-reserved",
             "unavailable_message": "reserved",
         },
-        selectable=False,
+        notes="posted against 4.14-rc (v11, 2017-10-09), where Tatashin timed it: "
+        "4.14+complete-deferred-page-init",
     ),
     Change(
         "deferred-two-pass",
@@ -60,7 +61,8 @@ CHANGES: tuple[Change, ...] = (
         "v4.15 (Tatashin, posted v2 2017-11-03: 901 -> 1128 ms on 32.5 M pages); the 4.18.0 "
         "tree, mm/page_alloc.c:1565-1628",
         {"deferred_walk": "free", "deferred_free": "two-pass"},
-        selectable=False,
+        notes="posted against 4.14-rc with the series above: "
+        "4.14+complete-deferred-page-init+deferred-two-pass",
     ),
     Change(
         "deferred-grow-zone",
