@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from memmapsim.check.classes import ClassCensus, census
-from memmapsim.check.invariants import Finding, check_all
+from memmapsim.check.invariants import Finding, check_all, check_boot_memmap
 from memmapsim.config.scenario import KINDS, Scenario, nd_regions
 from memmapsim.engine.apply import LogLine
 from memmapsim.engine.costs import BOOT_COSTS, CostProfile, load_profile
@@ -258,6 +258,8 @@ class BootResult:
     """When deferred init began, from the start of boot (``start_kernel``)."""
     total_s: float | None = None
     """From the start of deferred init to the end of the last node's."""
+    findings: list[Finding] = field(default_factory=list)
+    """Invariants of the memory state at the end of boot (B1)."""
 
 
 @dataclass
@@ -364,6 +366,8 @@ def simulate(
     out.findings = check_all(
         mem, list(expected.values()), labels, lambda t: thread_device.get(t, t)
     )
+    if boot is not None:
+        out.findings = boot.findings + out.findings
     return out
 
 
@@ -503,6 +507,7 @@ def run_boot(sc: Scenario, k: Kernel, mem: MemoryState, prof: CostProfile | None
         res.total_s = max(n.finish_s for n in res.nodes if n.finish_s is not None)
     elif prof is not None:
         res.total_s = 0.0
+    res.findings = check_boot_memmap(mem)
     return res
 
 

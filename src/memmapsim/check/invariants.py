@@ -12,7 +12,9 @@ ranges and what was seen there.
 - PASSES: no pfn is initialized by more passes than the version intends for its class;
 - I6: after a teardown, the device's span has no memmap left;
 - I1 / I8: no kernel path reads a struct page that is not initialized (I8: the zone-span
-  shrinking of a removal).
+  shrinking of a removal);
+- B1: after boot, every pfn whose section has a boot memmap has a struct page that was
+  written (initialised or zeroed), not stale memory.
 
 What a version intends comes from the kernel layer as
 :class:`~memmapsim.model.expect.DeviceExpectations`; nothing here knows a version.
@@ -32,7 +34,8 @@ from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageblock import describe as describe_pageblock
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import DevPagemap
-from memmapsim.model.structpage import Word, describe_word
+from memmapsim.model.section import Medium
+from memmapsim.model.structpage import STALE, Word, describe_word
 from memmapsim.units import PAGEBLOCK_ORDER
 
 MAX_RANGES = 8
@@ -227,6 +230,26 @@ def check_reads(mem: MemoryState, device_of: Callable[[str], str]) -> list[Findi
         msg = f"{by} read a struct page that {what}"
         out.append(_finding(READ_INVARIANT.get(by, "I1"), label, spread, msg))
     return out
+
+
+def check_boot_memmap(mem: MemoryState) -> list[Finding]:
+    """B1, at the end of boot: the struct pages of the boot memmap (pfns whose vmemmap is
+    boot memory) that were never written in this boot."""
+    found: dict[str, Spread] = {}
+    for lo, hi, backing in mem.vmemmap.runs(0, 1 << 52):
+        if backing is None or backing.medium is not Medium.BOOT:
+            continue
+        mem.memmap.spread(lo, hi, lambda r: "stale" if r.words[0] == STALE else None, found)
+    return [
+        _finding(
+            "B1",
+            "boot",
+            spread,
+            "struct page of a pfn with a boot memmap never written: it holds what the raw "
+            "memmap allocation held",
+        )
+        for spread in found.values()
+    ]
 
 
 def check_all(

@@ -371,12 +371,19 @@ def online_pages(
         yield SetSections(a, b, online)
     usable = (hi - lo) - (hi - lo) // period * nv
     yield AdjustPageCounts(nid, zone, managed=usable, present=hi - lo)
-    if isolate:
-        yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_MOVABLE))  # undo_isolate_page_range
-        if nv:
-            for blk in range(lo, hi, period):
-                yield SetPageblocks(blk, blk + nv, int(MigrateType.MIGRATE_UNMOVABLE))
+    if isolate:  # undo_isolate_page_range
+        yield from _set_pageblocks(lo, hi, period, nv, MigrateType.MIGRATE_MOVABLE)
     yield Step("memory_notify", "MEM_ONLINE")
+
+
+def _set_pageblocks(lo: int, hi: int, period: int, nv: int, mt: MigrateType) -> Gen[None]:
+    """``mt`` on the pageblocks of ``[lo, hi)``, past the ``nv`` memmap-hosting pfns at the
+    start of each block of ``period`` pfns (their pageblocks stay MIGRATE_UNMOVABLE)."""
+    if not nv:
+        yield SetPageblocks(lo, hi, int(mt))
+        return
+    for blk in range(lo, hi, period):
+        yield SetPageblocks(blk + nv, blk + period, int(mt))
 
 
 # --- offline ----------------------------------------------------------------------------------
@@ -407,7 +414,7 @@ def offline_pages(
     "Offlined Pages %ld"; from v5.7 ``remove_pfn_range_from_zone`` (poison with
     CONFIG_DEBUG_VM). With memmap_on_memory, then ``mhp_deinit_memmap_on_memory`` on the
     memmap-hosting pages."""
-    yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_ISOLATE))
+    yield from _set_pageblocks(lo, hi, period, nv, MigrateType.MIGRATE_ISOLATE)
     yield Step("memory_notify", "MEM_GOING_OFFLINE")
     yield Step("scan_movable_pages")
     unlink = (
@@ -437,7 +444,7 @@ def offline_pages(
     for a, b, st in runs:
         flags = st.flags & ~SectionFlag.IS_ONLINE
         yield SetSections(a, b, SectionState(flags, st.nid, st.subsection_map, st.usage))
-    yield SetPageblocks(lo, hi, int(MigrateType.MIGRATE_MOVABLE))
+    yield from _set_pageblocks(lo, hi, period, nv, MigrateType.MIGRATE_MOVABLE)
     usable = (hi - lo) - (hi - lo) // period * nv
     yield AdjustPageCounts(nid, zone, managed=-usable, present=-(hi - lo))
     level = "debug" if k.p.offlined_message_debug else "info"
