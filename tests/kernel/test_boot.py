@@ -82,7 +82,7 @@ def passes(r: RunResult, pfn: int) -> list[tuple[str, str]]:
     return [(p.kind.value, p.by) for p in r.mem.page(pfn).record.history]
 
 
-# --- machine ONE: the first deferred pfn, the deferred pages, the line ---------------------------
+# --- machine ONE: the first deferred pfn, the deferred pages, the line ------------------------
 FIRST_DEFERRED = {
     # 4.14: 2 GiB of the zone plus the reservations reset_deferred_meminit finds, counted in
     # bytes: the 4 KiB at pfn 0 adds 4096 pages (H14@mm/page_alloc.c:293-316)
@@ -143,7 +143,7 @@ def test_one_first_deferred_pfn_pages_and_line(kernel: str) -> None:
     assert line.level == "info"
 
 
-# --- machine ONE: the holes --------------------------------------------------------------------------
+# --- machine ONE: the holes -------------------------------------------------------------------
 def state(r: RunResult, pfn: int) -> tuple[object, ...]:
     v = r.mem.page(pfn)
     if v.stale or v.absent:
@@ -208,7 +208,7 @@ def test_one_4_18_leaves_struct_pages_of_valid_pfns_stale() -> None:
     assert b1.ranges == (HOLE, TAIL) and b1.pages == 1024 + 16384
 
 
-# --- machine ONE: reserved pages and the buddy allocator ------------------------------------------
+# --- machine ONE: reserved pages and the buddy allocator --------------------------------------
 BUDDY_TYPE = {"4.14": 0xFFFF_FF80, "4.18": 0xFFFF_FF7F, "6.6": 0xFFFF_FF7F, "6.12": 0xF000_0000}
 
 
@@ -247,7 +247,7 @@ def test_one_free_blocks_and_reserved_pages(kernel: str) -> None:
     assert freed == memory - reserved
 
 
-# --- machine ONE: both backends ----------------------------------------------------------------------
+# --- machine ONE: both backends ---------------------------------------------------------------
 @pytest.mark.parametrize("kernel", ["4.14", "5.7", "6.12"])
 def test_one_dense_and_runs_agree(kernel: str) -> None:
     runs, dense = boot(ONE, kernel, "runs"), boot(ONE, kernel, "dense")
@@ -257,7 +257,7 @@ def test_one_dense_and_runs_agree(kernel: str) -> None:
     assert [ln.text for ln in runs.log] == [ln.text for ln in dense.log]
 
 
-# --- machine TWO: padata's helpers -------------------------------------------------------------------
+# --- machine TWO: padata's helpers ------------------------------------------------------------
 def test_two_before_5_8_one_thread_per_node() -> None:
     r = boot(TWO, "5.7")
     assert r.boot is not None
