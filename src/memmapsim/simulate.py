@@ -201,6 +201,8 @@ class DeviceResult:
     RAM or boot memory; device: the altmap on the device)."""
     log_pages: int | None = None
     """The page count memmap_init_zone_device's line printed (None: no line)."""
+    memory_blocks: dict[str, int] | None = None
+    """System RAM: its memory blocks by state ("online", "offline"; none once removed)."""
 
     @property
     def refs_taken(self) -> int:
@@ -213,7 +215,15 @@ class DeviceResult:
     @property
     def removed(self) -> bool:
         """Torn down by a remove step (the state is what the teardown left)."""
+        if self.memory_blocks is not None:
+            return not self.memory_blocks
         return self.pgmap is not None and self.pgmap.freed
+
+    @property
+    def present(self) -> bool:
+        if self.memory_blocks is not None:
+            return bool(self.memory_blocks)
+        return self.pgmap is not None and not self.removed
 
     @property
     def refs_put(self) -> int:
@@ -562,6 +572,11 @@ def _device_result(
         lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
         res.census = [census(mem.memmap, c) for c in ram_classes(mem, lo, hi)]
         _count_storage(mem, res, lo, hi)
+        res.memory_blocks = {}
+        size = mem.memory_block_size >> PAGE_SHIFT
+        for a, b, st in mem.memory_blocks.runs(lo // size, hi // size) if size else ():
+            if st is not None:
+                res.memory_blocks[st.state.value] = res.memory_blocks.get(st.state.value, 0) + b - a
         return res
     if pgmap is None or exp is None:
         return res

@@ -24,13 +24,19 @@ def scenario(*parts: str, machine: str = NODE0, head: str = 'kernel = "4.18"\n')
 
 def test_builtin_names() -> None:
     assert builtin_names() == [
+        "boot-12t",
+        "boot-768g",
         "devdax-128g-1g",
         "devdax-128g-2m",
         "devdax-128g-4k",
         "duyck-2018",
+        "e5-2699v4-64g",
         "gpu-hmm-16g",
+        "hotplug-256g",
+        "hotplug-256g-mom",
         "tiny-hmm",
         "tiny-pmem",
+        "xeon8180-1.5t",
     ]
 
 
@@ -244,7 +250,7 @@ def test_missing_file_names_the_builtins(tmp_path: Path) -> None:
         load_scenario(path)
     assert (info.value.source, info.value.field) == (path, None)
     assert "no such file" in info.value.message
-    assert "duyck-2018, gpu-hmm-16g, tiny-hmm, tiny-pmem" in info.value.message
+    assert "duyck-2018, e5-2699v4-64g, gpu-hmm-16g, hotplug-256g" in info.value.message
 
 
 @pytest.mark.parametrize(

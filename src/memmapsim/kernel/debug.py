@@ -62,6 +62,11 @@ def page_address(pfn: int) -> int:
     return (VMEMMAP_START + pfn * _PAGE) & _MASK64
 
 
+FREE_LIST_ADDRESS = 0xFFFF_8880_0FFF_F000
+"""The stand-in address a buddy free-list link prints as (a neighbour's ``lru`` or the list
+head in ``zone->free_area``, which the model does not keep)."""
+
+
 def pgmap_address(pgmap_id: int) -> int:
     """The stand-in address of dev_pagemap number ``pgmap_id``."""
     return FAKE_PGMAP_BASE + pgmap_id * 0x1000
@@ -162,6 +167,8 @@ class _Memory:
             addr = pgmap_address(token_arg(v))
             self.pgmaps[addr] = token_arg(v)
             return addr
+        if kind is TokenKind.FREE_LIST:
+            return FREE_LIST_ADDRESS
         order = compound_order_of(v)
         assert order is not None
         if kind is TokenKind.COMPOUND_HEAD:
@@ -169,10 +176,17 @@ class _Memory:
         return compound_info_mask(order)  # TokenKind.COMPOUND_MASK
 
     def notes(self, printed: set[int]) -> list[str]:
-        """With ``pgmap_name``: which pgmap each stand-in address printed in a hex dump is."""
+        """With ``pgmap_name``: which pgmap each stand-in address printed in a hex dump is;
+        what a free-list stand-in is."""
+        out = []
+        if FREE_LIST_ADDRESS in printed:
+            out.append(
+                f"memmapsim: {FREE_LIST_ADDRESS:016x} stands for a buddy free-list link (the "
+                "model keeps no list)"
+            )
         if self._pgmap_name is None:
-            return []
-        return [
+            return out
+        return out + [
             f"memmapsim: {addr:016x} is the dev_pagemap of {self._pgmap_name(n)}"
             for addr, n in sorted(self.pgmaps.items())
             if addr in printed
@@ -387,8 +401,10 @@ def dump_page_printk(
     except _UnreadableError as e:
         return [(DUMP_NOTE, e.line)]
     try:
-        if d.v < (5, 10):
+        if d.v < (5, 7):
             _dump_4_18(d, mem, page, reason)
+        elif d.v < (5, 10):
+            _dump_5_7(d, mem, page, reason)
         elif d.v < (6, 12):
             _dump_5_10(d, mem, page, reason)
         else:
@@ -548,6 +564,53 @@ def _dump_4_18(d: _Dump, mem: _Memory, page: _Page, reason: str | None) -> None:
         d.emit(alert, f"page dumped because: {reason}")
     if page.memcg:
         d.emit(alert, f"page->mem_cgroup:{d.px(page.memcg)}")
+
+
+def _dump_5_7(d: _Dump, mem: _Memory, page: _Page, reason: str | None) -> None:
+    """v5.7-v5.9 ``__dump_page(page, reason)`` (HanRunyu/linux-5.7.6-jz2440@mm/debug.c,
+    semwett0301/linux-5.8.1@mm/debug.c): ``mapping`` hashed (``%p``), the flags line always,
+    with ``type`` ("ksm ", "anon ") in front and " CMA" after for a CMA pageblock; a compound
+    page's line names its head and order. (5.8's words for an unreadable mapping differ; the
+    model has no address_space to read.)"""
+    warn = "warning"
+    if d.layout.is_poisoned(page.flags):
+        d.emit(warn, f"page:{d.px(page.addr)} is uninitialized and poisoned")
+        d.hex_dump(warn, "raw: ", page.w)
+        if reason:
+            d.emit(warn, f"page dumped because: {reason}")
+        return
+    mapping = d.page_mapping(mem, page)
+    mapcount = 0 if d.test(page, "PG_slab") else d.page_mapcount(mem, page)
+    line = (
+        f"page:{d.px(page.addr)} refcount:{page.refcount} mapcount:{mapcount} "
+        f"mapping:{d.p(mapping)} index:{d.page_to_pgoff(mem, page):#x}"
+    )
+    head = page
+    if d.page_compound(page):
+        head = d.head_of(mem, page)
+        order = d.cfield(mem, head, d.clayout.order)
+        line = (
+            f"page:{d.px(page.addr)} refcount:{head.refcount} mapcount:{mapcount} "
+            f"mapping:{d.p(mapping)} index:{d.page_to_pgoff(mem, page):#x} "
+            f"head:{d.px(head.addr)} order:{order} "
+            f"compound_mapcount:{d.cfield(mem, head, d.clayout.mapcount) + 1}"
+        )
+    d.emit(warn, line)
+    kind = "ksm " if d.page_ksm(mem, page) else "anon " if d.page_anon(mem, page) else ""
+    if not kind and mapping:
+        d.emit(
+            DUMP_NOTE,
+            f"memmapsim: the kernel dereferences mapping {mapping:016x} here "
+            "(mapping->a_ops); address_space objects are not modelled",
+        )
+    d.emit(warn, f"{kind}flags: {page.flags:#x}({d.pgp(page.flags)})")
+    d.hex_dump(warn, "raw: ", page.w)
+    if head is not page:
+        d.hex_dump(warn, "head: ", head.w)
+    if reason:
+        d.emit(warn, f"page dumped because: {reason}")
+    if page.memcg:
+        d.emit(warn, f"page->mem_cgroup:{d.px(page.memcg)}")
 
 
 def _dump_5_10(d: _Dump, mem: _Memory, page: _Page, reason: str | None) -> None:

@@ -91,6 +91,10 @@ RELEASES: dict[str, tuple[str, ...]] = _releases()
 """Every release and the changes in effect in it."""
 
 
+MAX_OFFERED = 160
+"""An unknown change's message names the changes up to this many characters."""
+
+
 class KernelSpecError(ValueError):
     """A kernel name that is not a release plus known, compatible changes."""
 
@@ -115,7 +119,11 @@ def parse_kernel(spec: str, config: BootConfig | None = None) -> Kernel:
             continue
         if name not in CHANGES or not CHANGES[name].selectable:
             offered = ", ".join(n for n, c in CHANGES.items() if c.selectable)
-            raise KernelSpecError(f"unknown change {name!r} (changes: {offered})")
+            if len(offered) > MAX_OFFERED:
+                offered = offered[: offered.rfind(", ", 0, MAX_OFFERED)] + ", …"
+            raise KernelSpecError(
+                f"unknown change {name!r} (changes: {offered}; `memmapsim kernels` lists them all)"
+            )
         if name in base:
             raise KernelSpecError(f"{release} already includes {name}")
         if added.count(name) > 1:

@@ -69,7 +69,9 @@ def device_data(d: DeviceResult) -> dict[str, Any]:
                 "alloc": a.alloc,
                 "align": a.align,
             }
-    out["present"] = d.pgmap is not None and not d.removed
+    out["present"] = d.present
+    if d.memory_blocks is not None:
+        out["memory_blocks"] = dict(sorted(d.memory_blocks.items()))
     out["pages_initialised"] = d.pages_initialised
     out["struct_pages_written"] = d.struct_pages_written
     out["pages_initialised_locked"] = d.pages_locked

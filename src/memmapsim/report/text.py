@@ -78,7 +78,10 @@ def print_run(r: RunResult, console: Console) -> None:
         for c in d.census:
             t.add_row(c.cls.label, pfns_text(c.cls), f"{c.cls.pages:,}", passes_text(c))
         print_table(console, t, _device_header(d))
-        if d.removed:
+        if d.memory_blocks is not None:
+            blocks = ", ".join(f"{n:,} {state}" for state, n in sorted(d.memory_blocks.items()))
+            say(console, f"  memory blocks: {blocks or 'none (removed)'}")
+        if d.removed and d.memory_blocks is None:
             say(console, f"  pgmap references taken: {d.refs_taken:,}; put: {d.refs_put:,}")
             continue
         say(
@@ -90,11 +93,12 @@ def print_run(r: RunResult, console: Console) -> None:
         ram, device = d.memmap_bytes.get("ram", 0), d.memmap_bytes.get("device", 0)
         logged = "" if d.log_pages is None else f"; the log line counts {d.log_pages:,} pages"
         say(console, f"  memmap: {_mib(ram)} in RAM, {_mib(device)} on the device{logged}")
-        say(
-            console,
-            f"  pgmap references taken: {d.refs_taken:,}; "
-            f"put at release: {d.refs_put_at_release:,}",
-        )
+        if d.memory_blocks is None:
+            say(
+                console,
+                f"  pgmap references taken: {d.refs_taken:,}; "
+                f"put at release: {d.refs_put_at_release:,}",
+            )
     print_log_and_findings(r, console)
 
 
