@@ -166,3 +166,22 @@ def test_missing_and_directory_paths(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         read_log(str(tmp_path))
     assert "directory" in e.value.message
+
+
+def test_a_quoted_printable_file_without_headers(tmp_path: Path) -> None:
+    """Soft line breaks and =XX escapes are enough to tell a quoted-printable body."""
+    body = shapes(BROADWELL)["quoted-printable"].split("\n\n", 1)[1]
+    p = tmp_path / "mail.txt"
+    p.write_text(body)
+    ex = extract(read_log(str(p)))
+    assert [(m.node, m.pages, m.ms) for m in ex.measurements] == FIGURES
+
+
+def test_a_file_of_nul_bytes_is_refused_from_its_first_block(tmp_path: Path) -> None:
+    """A disk image or core file: the first 64 KiB decide, the rest is never read."""
+    p = tmp_path / "zeros.img"
+    with p.open("wb") as f:
+        f.truncate(1 << 30)  # 1 GiB, sparse
+    with pytest.raises(InputError) as e:
+        read_log(str(p))
+    assert e.value.message == "not a kernel log: binary data (NUL bytes)"
