@@ -194,7 +194,7 @@ def read_log(path: str, keep: Keep | None = None) -> ParsedLog:
     def lines() -> Iterator[tuple[int, str]]:
         with p.open("rb") as f:
             for i, raw in enumerate(f):
-                t, binary = _decode(raw[:MAX_LINE])
+                t, binary = _decode(raw[:MAX_LINE].rstrip(b"\r\n"))
                 yield i + 1, ("\x00binary" if binary else t)
 
     return _parse(lines(), path, head_text, keep)
