@@ -203,8 +203,9 @@ def read_log(path: str, keep: Keep | None = None) -> ParsedLog:
 def _is_qp(head: str) -> bool:
     if re.search(r"Content-Transfer-Encoding:\s*quoted-printable", head, re.I):
         return True
-    soft = len(re.findall(r"=\r?\n", head))
-    return soft >= 2 and bool(_QP_ESCAPE.search(head))
+    # no header (a pasted body): soft line breaks on a tenth of the lines or more
+    soft = len(re.findall(r"[^=]=\r?\n", head))
+    return soft >= 3 and soft * 10 >= head.count("\n")
 
 
 def _parse(raw: Iterable[tuple[int, str]], source: str, head: str, keep: Keep | None) -> ParsedLog:
