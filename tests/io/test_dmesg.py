@@ -185,3 +185,13 @@ def test_a_file_of_nul_bytes_is_refused_from_its_first_block(tmp_path: Path) -> 
     with pytest.raises(InputError) as e:
         read_log(str(p))
     assert e.value.message == "not a kernel log: binary data (NUL bytes)"
+
+
+def test_a_quoted_printable_header_is_enough() -> None:
+    """With the header, =XX escapes are decoded even where no line was broken."""
+    text = (
+        "Content-Transfer-Encoding: quoted-printable\n\n"
+        "> [    0.5] Kernel command line: root=3D/dev/sda1 vm_debug=3D-\n"
+    )
+    (line,) = [ln for ln in read_log_text(text, "m.eml").lines if "Kernel" in ln.text]
+    assert line.text == "Kernel command line: root=/dev/sda1 vm_debug=-"
