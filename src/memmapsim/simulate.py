@@ -225,7 +225,7 @@ def simulate(
     kernel: str | None = None,
     backend: str = "runs",
     engine: str = "timing",
-    profile: str | None = None,
+    profile: str | CostProfile | None = None,
 ) -> RunResult:
     """Probe every device of ``sc`` on ``kernel`` with the timing engine (time, trace,
     final state) or the in-order engine (final state and the ordered effects only)."""
@@ -242,7 +242,11 @@ def simulate(
         ino = InOrderEngine(mem, hz=k.config.hz).run([root])
         rets, out.log, out.trace = {t.name: t.ret for t in ino.threads}, ino.log, ino.trace
     elif engine == "timing":
-        prof = load_profile(profile or sc.knobs.cost_profile)
+        prof = (
+            profile
+            if isinstance(profile, CostProfile)
+            else load_profile(profile or sc.knobs.cost_profile)
+        )
         topo = topology(sc)
         tim = TimingEngine(mem, prof, topo, k.config.hz).run([(root, root_cpu(sc, topo))])
         rets, out.log, out.intervals, out.holds = tim.rets, tim.log, tim.intervals, tim.holds

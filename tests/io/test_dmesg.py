@@ -195,3 +195,20 @@ def test_a_quoted_printable_header_is_enough() -> None:
     )
     (line,) = [ln for ln in read_log_text(text, "m.eml").lines if "Kernel" in ln.text]
     assert line.text == "Kernel command line: root=/dev/sda1 vm_debug=-"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "node 3 deferred pages initialised in 412ms",
+        "node 0 initialised, 7688738 pages in 149ms",
+        "kswapd 0 initialised deferred memory in 188ms",
+        "pfn0.0 initialised, 64000 pages in 2ms",
+        "memmap_init_zone_device initialised 50176 pages in 1ms",
+    ],
+)
+def test_streaming_keeps_every_measurement_format(text: str) -> None:
+    """The filter a large log is streamed through keeps each format's line."""
+    log = read_log_text(f"[    1.000000] usb 1-1: noise\n[    1.000000] {text}", "k.log", wanted)
+    assert [ln.text for ln in log.lines] == [text]
+    assert len(extract(log).measurements) == 1

@@ -104,8 +104,8 @@ MEASUREMENTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 """(kind, the kernel's format, pattern); the first that matches wins."""
 
 _ABOUT_INIT = re.compile(
-    r"^(?:node \d+ |kswapd \d+ |memmap_init_zone_device |\S+ initialised, \d)"
-    r".*initialised|^(?:node|kswapd) \d+ (?:deferred|initialised)"
+    r"^(?:node \d+ (?:deferred pages )?initiali|kswapd \d+ initiali"
+    r"|memmap_init_zone_device initiali|\S+ initialised, \d)"
 )
 """The start of a measurement line of any format (British "initialised", as printed):
 such a line that no format matches in full is reported, e.g. when it was cut."""
