@@ -66,7 +66,7 @@ def test_calibrate_writes_a_profile_predict_uses(tmp_path: Path) -> None:
     assert data["scale"] == pytest.approx(1.3, rel=1e-3) and len(data["lines"]) == 4
     prof = tomllib.loads(out.read_text())
     assert prof["calibration"]["base"] == "modern-x86"
-    assert prof["costs"]["init_single_page"]["kind"] == "fitted"
+    assert prof["costs"]["reserved_nonatomic"]["kind"] == "fitted"  # assumed in the base
     assert prof["costs"]["init_single_page"]["figure"] == f"log:{log}:1"
     p = runner.invoke(app, ["predict", "duyck-2018", "-k", "6.6", "--profile", str(out), "--json"])
     assert p.exit_code == 0, p.output
