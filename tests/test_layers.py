@@ -23,6 +23,7 @@ LAYERS = {
     "io": 5,
     "simulate": 6,
     "validate": 7,
+    "calibrate": 7,
     "report": 7,
     "sweep": 8,
     "cli": 9,

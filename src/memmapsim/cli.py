@@ -675,6 +675,187 @@ def page(
     say(_console(), f"  memmapsim: written by {', then '.join(out['history']) or 'nothing'}")
 
 
+LogArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="LOG",
+        help="Kernel logs: dmesg, syslog, journalctl, or quoted in mail.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def calibrate(
+    log: LogArg,
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PROFILE.toml",
+            help="Write the fitted profile here.",
+            show_default=False,
+        ),
+    ],
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SCENARIO",
+            help="The logged machine, when the log does not describe it (default: read from "
+            "the log: memory ranges, CPUs, pmem).",
+            show_default=False,
+        ),
+    ] = None,
+    kernel: KernelOpt = None,
+    profile: Annotated[
+        str, typer.Option(metavar="PROFILE", help="The base cost profile to fit a factor on.")
+    ] = "modern-x86",
+    hz: Annotated[
+        int, typer.Option(metavar="HZ", help="The logged kernel's CONFIG_HZ (its ms resolution).")
+    ] = 250,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a cost profile to the memmap measurement lines of real kernel logs: one factor
+    on the base profile's per-page costs, with its standard error, from every line the
+    simulated machine also prints; lines it cannot use are listed with the reason. Prints
+    a table (--json prints one JSON object) and writes the profile."""
+    import tomli_w
+
+    from memmapsim.calibrate import calibrate as fit
+    from memmapsim.calibrate import profile_toml
+
+    try:
+        dest = outputs.check_file(out, (".toml",))
+        sc = _load(scenario) if scenario is not None else None
+        cal = fit(log, sc, profile, hz, _one_kernel(kernel))
+        files = outputs.Outputs()
+        stem = dest.stem
+        files.add(dest, tomli_w.dumps(profile_toml(cal, stem)).encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+    data = {
+        "base": cal.base,
+        "scale": cal.scale,
+        "sigma": cal.sigma,
+        "rel_sigma": cal.rel_sigma,
+        "lines": [
+            {
+                "line": f"{m.source}:{m.measured.lineno}",
+                "key": m.key,
+                "measured_ms": m.measured.ms,
+                "simulated_ms": m.simulated_ms,
+            }
+            for m in cal.matches
+        ],
+        "unused": [{"line": f"{f}:{n}", "reason": why} for f, n, why in cal.unused],
+        "assumed": cal.assumed,
+        "profile": str(dest),
+    }
+    if as_json:
+        _emit_json(data)
+        return
+    from rich.table import Table
+
+    from memmapsim.report.text import print_table, say
+
+    t = Table("line", "work", "measured (ms)", "simulated on base (ms)", "ratio")
+    for m in cal.matches:
+        ratio = m.measured.ms / m.simulated_ms if m.simulated_ms else float("inf")
+        t.add_row(f"{m.source}:{m.measured.lineno}", m.key, f"{m.measured.ms:,}",
+                  f"{m.simulated_ms:,}", f"{ratio:.3f}")  # fmt: skip
+    print_table(_console(), t, f"calibration on {cal.base}")
+    say(
+        _console(),
+        f"factor {cal.scale:.4f} ± {cal.sigma:.2g} (1σ, {100 * cal.rel_sigma:.2g} %) "
+        "on every per-page cost",
+    )
+    for f, n, why in cal.unused:
+        say(_console(), f"  not used: {f}:{n}: {why}")
+    for a in cal.assumed:
+        say(_console(), f"  assumed: {a}")
+    say(_console(), f"wrote {dest}")
+
+
+@app.command("scenario-from-log")
+def scenario_from_log(
+    log: Annotated[str, typer.Argument(metavar="LOG", help="A kernel log.", show_default=False)],
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", metavar="SCENARIO.toml", help="Write it here, not stdout."),
+    ] = None,
+    name: Annotated[str, typer.Option(metavar="NAME", help="The scenario's name.")] = "from-log",
+) -> None:
+    """Write the scenario of the machine a kernel log came from: its nodes and memory
+    ranges, CPUs, persistent memory and kernel release; what the log does not say is
+    listed as comments."""
+    import tomli_w
+
+    from memmapsim.io.dmesg import read_log
+    from memmapsim.io.extract import extract, wanted
+    from memmapsim.io.scenario_from_log import scenario_from_log as build
+    from memmapsim.io.scenario_from_log import to_scenario
+
+    try:
+        fl = build(extract(read_log(log, keep=wanted)), name, list(RELEASES), log)
+        to_scenario(fl, log)  # it must load
+        text = "".join(f"# assumed: {a}\n" for a in fl.assumed) + tomli_w.dumps(fl.data)
+        if out is None:
+            sys.stdout.write(text)
+            return
+        dest = outputs.check_file(out, (".toml",))
+        files = outputs.Outputs()
+        files.add(dest, text.encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+
+
+@app.command()
+def predict(
+    scenario: ScenarioArg,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            metavar="PROFILE.toml",
+            help="A profile from `memmapsim calibrate` (or any profile: no interval).",
+            show_default=False,
+        ),
+    ],
+    kernel: KernelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The time a scenario takes on a calibrated profile, with the interval of ±2σ of its
+    fitted factor (each end simulated). Prints one line; --json prints one JSON object."""
+    from memmapsim.calibrate import predict as run_predict
+
+    try:
+        sc = _load(scenario)
+        pred, r = run_predict(sc, _one_kernel(kernel), profile)
+    except InputError as e:
+        _fail(e)
+    data = {
+        "scenario": sc.name,
+        "kernel": r.kernel.name,
+        "profile": profile,
+        "total_s": round(pred.total_s, 6),
+        "interval_s": [round(pred.low_s, 6), round(pred.high_s, 6)],
+        "rel_sigma": pred.rel_sigma,
+    }
+    if as_json:
+        _emit_json(data)
+        return
+    from memmapsim.report.text import say
+
+    say(
+        _console(),
+        f"{sc.name} on {r.kernel.name}: {pred.total_s:.3f} s "
+        f"(±2σ of the fitted factor: {pred.low_s:.3f}-{pred.high_s:.3f} s)",
+    )
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"memmapsim {__version__}")

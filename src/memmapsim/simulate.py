@@ -314,7 +314,7 @@ def simulate(
     kernel: str | None = None,
     backend: str = "runs",
     engine: str = "timing",
-    profile: str | None = None,
+    profile: str | CostProfile | None = None,
 ) -> RunResult:
     """Probe every device of ``sc`` on ``kernel`` with the timing engine (time, trace,
     final state) or the in-order engine (final state and the ordered effects only)."""
@@ -322,11 +322,18 @@ def simulate(
     check_kinds(sc, k, kernel is not None)
     if engine not in ENGINES:
         raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
-    prof = load_profile(profile or sc.knobs.cost_profile) if engine == "timing" else None
+    prof: CostProfile | None = None
+    if engine == "timing":
+        prof = (
+            profile
+            if isinstance(profile, CostProfile)
+            else load_profile(profile or sc.knobs.cost_profile)
+        )
     if prof is not None and (
         sc.boot is not None or any(d.kind == "system-ram" for d in sc.devices)
     ):
-        check_boot_costs(prof, profile or sc.knobs.cost_profile)
+        named = profile if isinstance(profile, str) else prof.name if profile else None
+        check_boot_costs(prof, named or sc.knobs.cost_profile)
     if engine == "timing":
         preflight(sc, k)
     mem = build_memory(sc, k, backend)

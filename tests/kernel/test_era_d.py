@@ -291,3 +291,37 @@ def test_devdax_128g_struct_pages_and_memmap(
     assert d.struct_pages_written == written == d.pages_initialised
     assert d.memmap_bytes == {"ram": ram_mib << 20, "device": 0}
     assert d.log_pages == 1 << 25
+
+
+GPUS = (
+    'name = "gpus"\n'
+    + NODE0
+    + dev("gpu0", "16G", "512M", kind="device-coherent")
+    + dev("cmb0", "32G", "64M", kind="p2pdma")
+)
+
+
+@pytest.mark.parametrize(("kernel", "cmb_refcount"), [("6.1", 1), ("6.12", 1), ("7.0", 0)])
+def test_device_coherent_and_p2pdma(kernel: str, cmb_refcount: int) -> None:
+    """MEMORY_DEVICE_COHERENT (6.1): the GPU's own range, mapped like RAM (direct map,
+    memmap in RAM), pages free (refcount 0) and no pgmap references; P2PDMA pages start
+    free too from 7.0, still holding one reference each."""
+    from memmapsim.model.pgmap import MemoryType
+
+    r = simulate(parse_scenario(GPUS, "gpus.toml"), kernel, engine="inorder")
+    gpu, cmb = r.devices
+    assert gpu.pgmap is not None and gpu.pgmap.cfg.type == MemoryType.MEMORY_DEVICE_COHERENT
+    assert r.mem.page(0x400000).refcount == 0 and gpu.refs_taken == 0
+    steps = {(t.thread, t.effect.name) for t in r.trace if type(t.effect).__name__ == "Step"}
+    assert ("gpu0", "init_memory_mapping") in steps  # CPU-addressable: a direct map
+    assert r.mem.page(0x800000).refcount == cmb_refcount and cmb.refs_taken == 0x4000
+
+
+def test_device_coherent_before_6_1_is_refused() -> None:
+    from memmapsim.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        simulate(parse_scenario(GPUS, "gpus.toml"), "5.19")
+    assert e.value.message == (
+        "kernel 5.19 (--kernel) has no device-coherent memory: it came in 6.1"
+    )

@@ -100,6 +100,25 @@ class Bandwidth(_Strict):
     note: str = ""
 
 
+class CalibrationLine(_Strict):
+    line: str
+    """``file:line`` of the log line."""
+    text: str
+    measured_ms: int
+    simulated_ms: int
+
+
+class Calibration(_Strict):
+    """How a profile written by ``memmapsim calibrate`` was fitted: one factor on the
+    base profile's per-page costs, its relative standard error, and the lines."""
+
+    base: str
+    scale: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    rel_sigma: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+    hz: int = Field(gt=0)
+    lines: list[CalibrationLine] = Field(default_factory=list)
+
+
 class CostProfile(_Strict):
     name: str
     description: str = ""
@@ -107,6 +126,7 @@ class CostProfile(_Strict):
     factors: Factors
     bandwidth: Bandwidth
     fixed_ns: dict[str, FixedNs]
+    calibration: Calibration | None = None
 
     def page_ns(self, cost: str) -> float:
         return self.costs[cost].ns

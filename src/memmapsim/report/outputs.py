@@ -74,6 +74,21 @@ def check_plot(text: str) -> tuple[Path, str]:
     return path, fmt
 
 
+def check_file(text: str, suffixes: tuple[str, ...], option: str = "--out") -> Path:
+    """An output file's path, or InputError (before anything is computed): one of
+    ``suffixes``, not a directory, in a directory that exists."""
+    path = _check_text(option, text)
+    if path.is_dir():
+        raise InputError(option, text, "is a directory")
+    if path.suffix.lower() not in suffixes:
+        want = " or ".join(suffixes)
+        got = f"got {cut(path.suffix)!r}" if path.suffix else "it has none"
+        raise InputError(option, text, f"the file must end in {want} ({got})")
+    if not path.parent.is_dir():
+        raise InputError(option, text, f"no such directory: {cut(str(path.parent))}")
+    return path
+
+
 def check_dmesg(text: str) -> Path:
     """The directory for the dmesg files, or InputError (before anything is simulated)."""
     path = _check_text("--dmesg", text)
