@@ -22,10 +22,15 @@ class Topology:
     cpus_per_node: tuple[tuple[int, int], ...]
 
     def cpus(self, node: int) -> list[int]:
+        first, n = self.span(node)
+        return list(range(first, first + n))
+
+    def span(self, node: int) -> tuple[int, int]:
+        """The node's first CPU and how many it has."""
         first = 0
         for nid, n in self.cpus_per_node:
             if nid == node:
-                return list(range(first, first + n))
+                return first, n
             first += n
         raise KeyError(node)
 
@@ -46,7 +51,7 @@ def pick_cpu(topo: Topology, node: int, fallback: int, taken: dict[int, int]) ->
     ``taken`` counts the threads already given CPUs of each node, and is updated."""
     if node not in topo.nodes_with_cpus():
         node = fallback if fallback in topo.nodes_with_cpus() else topo.nodes_with_cpus()[0]
-    cpus = topo.cpus(node)
+    first, n = topo.span(node)
     i = taken.get(node, 0)
     taken[node] = i + 1
-    return cpus[i % len(cpus)]
+    return first + i % n

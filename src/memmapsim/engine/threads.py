@@ -51,6 +51,8 @@ class ThreadTable:
     """Every thread of a run, by tid (creation order)."""
 
     threads: list[Thread] = field(default_factory=list)
+    _blocked: dict[int, Thread] = field(default_factory=dict)
+    """The threads blocked in a Join or AsyncSynchronize, by tid."""
 
     def create(
         self,
@@ -80,6 +82,7 @@ class ThreadTable:
                 t.reply = self._result(eff)
                 return None, True
             t.waiting = eff
+            self._blocked[t.tid] = t
             return None, False
         raise TypeError(f"not a thread effect: {eff!r}")
 
@@ -89,15 +92,17 @@ class ThreadTable:
         if t.ctx.held:
             raise RuntimeError(f"{t.name} ended holding {sorted(t.ctx.held)}")
         woken = []
-        for w in self.threads:
+        for tid in sorted(self._blocked):
+            w = self._blocked[tid]
             if w.waiting is not None and self._satisfied(w.waiting):
                 w.reply = self._result(w.waiting)
                 w.waiting = None
+                del self._blocked[tid]
                 woken.append(w)
         return woken
 
     def blocked(self) -> list[Thread]:
-        return [t for t in self.threads if t.waiting is not None]
+        return [self._blocked[tid] for tid in sorted(self._blocked)]
 
     def _satisfied(self, eff: fx.Effect) -> bool:
         if isinstance(eff, fx.Join):
