@@ -39,6 +39,14 @@ def test_compare_shows_each_nodes_deferred_init_per_kernel() -> None:
     assert runs["5.8"]["devices"] == []
 
 
+def test_compare_text_of_a_boot_only_scenario_has_no_device_table() -> None:
+    res = invoke("compare", "boot-768g", "--kernel", "5.7", "--kernel", "5.8")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0] == "boot-768g: deferred struct page init per kernel (s; ratio to 5.7)"
+    assert "boot-768g: 5.7 vs 5.8" not in lines  # the device table's header, with no device
+
+
 def test_timing_trace_shows_the_pgdatinit_threads_and_their_padata_helpers() -> None:
     res = invoke("trace", "boot-768g", "--kernel", "5.8", "--engine", "timing", "--json")
     assert res.exit_code == 0, res.output

@@ -338,7 +338,8 @@ def compare(
     for g in groups:
         if len(g) > 1:
             print_boot_compare(g, _console())
-            print_compare(g, _console())
+            if g[0].devices:
+                print_compare(g, _console())
             print_timing_compare(g, _console())
     if len(groups) > 1:
         print_summary(results, _console())
