@@ -4,10 +4,12 @@ phase of the timing trace, boot pfns in ``page``, the releases without changes."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
 from memmapsim.cli import app
+from tests.scenario_text import NODE0, dev
 
 runner = CliRunner()
 
@@ -76,6 +78,21 @@ def test_page_shows_a_boot_pfn_after_boot() -> None:
     assert "not modelled without a [boot] table" in json.loads(res.stdout)["state"]
     res = invoke("page", "tiny-pmem", "0x100", "--after", "boot")
     assert res.exit_code == 2 and "no step 'boot'" in res.stderr
+
+
+def test_page_after_boot_is_the_state_before_the_first_step(tmp_path: Path) -> None:
+    path = tmp_path / "bootdev.toml"
+    boot = '\n[boot]\n\n[knobs]\ncost_profile = "modern-x86"\n'
+    path.write_text(
+        'name = "bootdev"\nkernel = "6.6"\n' + NODE0 + boot + dev("p0", "1G", "128M", memmap="ram")
+    )
+    states = []
+    for after in ("boot", "add"):
+        res = invoke("page", str(path), "0x40000", "--after", after, "--json")
+        assert res.exit_code == 0, res.output
+        page = json.loads(res.stdout)
+        states.append((page["state"], page["history"]))
+    assert states == [("absent", []), ("written", ["memmap_init_zone_device (unlocked)"])]
 
 
 def test_run_reports_boot_and_hotplug() -> None:

@@ -218,8 +218,10 @@ def test_one_free_blocks_and_reserved_pages(kernel: str) -> None:
     mem = r.mem
     first = FIRST_DEFERRED[kernel][0]
     # a free range starting past a reservation ends as the greedy aligned blocks: 0x150100
-    # (order 8), 0x150200 (order 9), then order-10 blocks
-    for pfn, order in ((0x150100, 8), (0x150200, 9), (0x150400, 10), (first, 10)):
+    # (order 8), 0x150200 (order 9), then order-10 blocks; so does the low memory that
+    # memblock_free_all frees early (0x1 order 0, 0x2 order 1, ...; 0x1800 after the kernel)
+    heads = ((0x2, 1), (0x1800, 10), (0x150100, 8), (0x150200, 9), (0x150400, 10), (first, 10))
+    for pfn, order in heads:
         head = mem.page(pfn)
         assert head.words[6] & 0xFFFF_FFFF == BUDDY_TYPE[kernel], hex(pfn)
         assert (head.words[5], head.refcount, head.reserved) == (order, 0, False)
@@ -306,3 +308,31 @@ def test_two_4_14_defers_no_node_smaller_than_2_gib() -> None:
     assert [n.first_deferred_pfn for n in r.boot.nodes] == [None, None]
     assert not [ln for ln in r.log if ln.thread.startswith("pgdatinit")]
     assert writers(r, 0x200000, 0x23F000) == [(0x200000, 0x23F000, "swapper/0")]
+
+
+# --- the memory block size (drivers/base/memory.c, arch/x86/mm/init_64.c) ---------------------
+BLOCK_MB = {
+    # boot memory ending at 65 GiB: 4.14 takes 2 GiB above 64 GiB; 4.18-6.0 the largest power
+    # of two that aligns the end (1 GiB); 6.1+ 2 GiB on bare metal, the search under a
+    # hypervisor; below 64 GiB always one section
+    ("4.14", False): 2048,
+    ("4.18", False): 1024,
+    ("5.16", False): 1024,
+    ("6.1", False): 2048,
+    ("6.1", True): 1024,
+    ("7.1", False): 2048,
+    ("7.1", True): 1024,
+}
+
+
+@pytest.mark.parametrize(("kernel", "hypervisor"), list(BLOCK_MB))
+def test_memory_block_size_per_version(kernel: str, hypervisor: bool) -> None:
+    text = ONE.replace("[[machine.nodes]]", f"[machine]\nhypervisor = {str(hypervisor).lower()}\n"
+                       "[[machine.nodes]]")  # fmt: skip
+    small = boot(text, kernel)
+    large = boot(text.replace('size = "0x5BC00000"', 'size = "0xEFFC00000"'), kernel)
+    said = [[ln.text for ln in r.log if "Memory block size" in ln.text] for r in (small, large)]
+    assert said == [
+        ["x86/mm: Memory block size: 128MB"],
+        [f"x86/mm: Memory block size: {BLOCK_MB[kernel, hypervisor]}MB"],
+    ]

@@ -294,8 +294,6 @@ def plan_early(k: Kernel, snap: MemblockSnapshot, node: NodeLayout, deferred: bo
                 first = stop
                 visited = clip(visited, 0, stop)
             inits += [(z, a, b) for a, b in visited]
-            if first is not None and k.p.memmap_init_walk == "zone-end":
-                break
     return EarlyPlan(inits, first)
 
 
