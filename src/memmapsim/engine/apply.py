@@ -112,6 +112,11 @@ class Applier:
             fx.SetHighestMemmapPfn: self._set_highest_memmap_pfn,
             fx.InitPages: self._init_pages,
             fx.InitPagesPeriodic: self._init_pages_periodic,
+            fx.ReadMaxPfn: lambda t, e: self.mem.max_pfn,
+            fx.ReadNodeSpans: self._read_node_spans,
+            fx.SetDriverBound: self._set_driver_bound,
+            fx.ReadDriverBound: lambda t, e: e.dev_name in self.mem.bound,
+            fx.CondResched: _nothing,
         }
 
     def apply(self, thread: ThreadCtx, effect: fx.Effect) -> Any:
@@ -197,6 +202,17 @@ class Applier:
             state = "absent" if view.absent else "stale" if view.stale else "poisoned"
             self.mem.uninitialized_reads.append(UninitRead(t.name, e.pfn, e.by, state))
         return rec
+
+    def _read_node_spans(self, t: ThreadCtx, e: fx.ReadNodeSpans) -> list[tuple[int, int, int]]:
+        return [
+            (nid, pg.span.start_pfn, pg.span.end_pfn) for nid, pg in sorted(self.mem.pgdats.items())
+        ]
+
+    def _set_driver_bound(self, t: ThreadCtx, e: fx.SetDriverBound) -> None:
+        if e.bound:
+            self.mem.bound.add(e.dev_name)
+        else:
+            self.mem.bound.discard(e.dev_name)
 
     def _populate_memmap(self, t: ThreadCtx, e: fx.PopulateMemmap) -> None:
         self.mem.vmemmap.populate(e.lo, e.hi, e.backing)

@@ -34,6 +34,7 @@ ZONE_SPAN_SEQLOCK = "zone_span_seqlock"
 DEVICE_HOTPLUG_LOCK = "device_hotplug_lock"
 HMM_DEVMEM_LOCK = "hmm_devmem_lock"
 DAX_REGION_RWSEM = "dax_region_rwsem"
+MF_MUTEX = "mf_mutex"
 
 LOCK_KINDS: dict[str, LockKind] = {
     MEM_HOTPLUG_LOCK: LockKind.PERCPU_RWSEM,
@@ -44,6 +45,7 @@ LOCK_KINDS: dict[str, LockKind] = {
     DEVICE_HOTPLUG_LOCK: LockKind.MUTEX,
     HMM_DEVMEM_LOCK: LockKind.MUTEX,
     DAX_REGION_RWSEM: LockKind.RWSEM,
+    MF_MUTEX: LockKind.MUTEX,
 }
 
 

@@ -53,6 +53,9 @@ class MemoryState:
     """The highest RAM pfn + 1 (x86 raises it in add_pages for hot-added ranges too)."""
     uninitialized_reads: list[UninitRead] = field(default_factory=list)
     """Reads of struct pages that were never initialized (shadow state, for findings)."""
+    bound: set[str] = field(default_factory=set)
+    """Devices whose driver is bound (``driver_bound``): their memory is exposed to user
+    space."""
 
     def page(self, pfn: int) -> PageView:
         return PageView(pfn, self.memmap.record(pfn), self.layout)
