@@ -31,6 +31,7 @@ def test_builtin_names() -> None:
         "gpu-hmm-16g",
         "tiny-hmm",
         "tiny-pmem",
+        "tiny-pmem-remove",
     ]
 
 
