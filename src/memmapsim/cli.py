@@ -925,7 +925,7 @@ def explore(
     import time
 
     from memmapsim.engine.workers import default_scheduler
-    from memmapsim.races import Request, exploration_data, save_schedules
+    from memmapsim.races import Request, exploration_data, plan, save_schedules
     from memmapsim.races import explore as run_explore
 
     try:
@@ -942,14 +942,14 @@ def explore(
             preemptions, depth, budget, seconds, seed,
         )  # fmt: skip
         t0 = time.perf_counter()
-        with Progress(f"exploring {scenario}") as bar:
+        todo = plan(req, jobs)
+        label = f"{todo.context.scenario.name} on {todo.context.kernel.name}: exploring"
+        with Progress(label, total=len(todo.tasks)) as bar:
 
             def done(n: int, total: int) -> None:
-                bar.total = total
-                bar.step(f"{n}/{total} tasks")
                 bar.advance()
 
-            result = run_explore(req, jobs, default_scheduler(scheduler), done)
+            result = run_explore(todo, jobs, default_scheduler(scheduler), done)
         save_schedules(result, out)
     except InputError as e:
         _fail(e)

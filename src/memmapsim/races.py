@@ -252,8 +252,9 @@ def run_task(task: Task) -> TaskResult:
     if req.strategy == "dfs":
         out = ex.explore_dfs(setup, req.preemptions, task.count, task.deadline)
     elif req.strategy == "random":
+        length = ex.schedule_length(setup)
         out = ex.explore_random(
-            setup, req.preemptions, task.first, task.count, req.seed, task.item.index,
+            setup, req.preemptions, task.first, task.count, req.seed, task.item.index, length,
             task.deadline,
         )  # fmt: skip
     else:
@@ -298,19 +299,33 @@ class Exploration:
     per_item: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass
+class Plan:
+    request: Request
+    context: Context
+    items: list[Item]
+    tasks: list[Task]
+
+
+def plan(req: Request, jobs: int = 1) -> Plan:
+    """Check the request, build its context and split it into work items and tasks."""
+    check_request(req, jobs)
+    ctx = context(req.scenario, req.kernel)
+    items = work_items(req, ctx)
+    return Plan(req, ctx, items, tasks_of(req, items))
+
+
 def explore(
-    req: Request,
+    req: Request | Plan,
     jobs: int = 1,
     scheduler: str | None = None,
     done: Callable[[int, int], None] | None = None,
 ) -> Exploration:
-    """Plan, run and merge an exploration; ``done(finished, total)`` reports progress."""
+    """Run and merge an exploration; ``done(finished, total)`` reports progress."""
     from memmapsim.engine.workers import run_tasks
 
-    check_request(req, jobs)
-    ctx = context(req.scenario, req.kernel)
-    items = work_items(req, ctx)
-    tasks = tasks_of(req, items)
+    p = req if isinstance(req, Plan) else plan(req, jobs)
+    ctx, items, tasks = p.context, p.items, p.tasks
     t0 = time.perf_counter()
     finished = [0]
 
@@ -323,7 +338,7 @@ def explore(
     merged: dict[tuple[Any, ...], tuple[tuple[int, int, int], Finding]] = {}
     schedules = 0
     per_item: dict[int, int] = {}
-    complete = req.strategy == "dfs"
+    complete = p.request.strategy == "dfs"
     for res in results:
         schedules += res.schedules
         per_item[res.item] = per_item.get(res.item, 0) + res.schedules
@@ -344,7 +359,7 @@ def explore(
         f.report = finding_report(ctx, f.item, f.choices, f.hit.key)
         f.context_name = context_name(ctx)
     return Exploration(
-        req, ctx, items, schedules, complete, findings, time.perf_counter() - t0, per_item
+        p.request, ctx, items, schedules, complete, findings, time.perf_counter() - t0, per_item
     )
 
 
@@ -451,6 +466,7 @@ def schedule_document(run: Exploration, f: Finding) -> dict[str, Any]:
             "device": h.device,
             "pfn_class": h.pfn_class,
         },
+        "number": f.number,
         "count": f.count,
         "preemptions": h.preemptions,
         "steps": len(f.choices),
@@ -536,9 +552,12 @@ def replay_file(path: str) -> Finding:
         report = finding_report(ctx, item, choices, key)
     except ex.InvalidScheduleError as e:
         raise InputError(path, "schedule", f"thread {e} cannot run at that point") from None
-    stored = doc.get("count")
+    stored, number = doc.get("count"), doc.get("number")
     count = stored if isinstance(stored, int) else 1
-    return Finding(0, report.hit, item, choices, count, report, path, context_name(ctx))
+    return Finding(
+        number if isinstance(number, int) else 0, report.hit, item, choices, count, report, path,
+        context_name(ctx),
+    )  # fmt: skip
 
 
 def context_name(ctx: Context) -> str:

@@ -32,6 +32,7 @@ def test_builtin_names() -> None:
         "tiny-hmm",
         "tiny-pmem",
         "tiny-pmem-remove",
+        "tiny-pmem-shared",
     ]
 
 

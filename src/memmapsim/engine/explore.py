@@ -97,6 +97,8 @@ class Setup:
     hz: int = 1000
     skip_frames: frozenset[str] = frozenset()
     """Modules whose generator frames are wrappers, not kernel functions."""
+    all_visible: bool = False
+    """Every atom a scheduling point (no reduction by footprints): for tests and benchmarks."""
 
 
 # --- atoms and threads -------------------------------------------------------------------
@@ -373,7 +375,7 @@ class Execution:
         return isinstance(e, WAITS) and not self.table.satisfied(e)
 
     def _visible(self, x: XThread, atom: Atom) -> bool:
-        if x.reader or isinstance(atom.eff, ALWAYS_VISIBLE):
+        if x.reader or self.setup.all_visible or isinstance(atom.eff, ALWAYS_VISIBLE):
             return True
         if not atom.fp:
             return False
@@ -428,9 +430,13 @@ class Execution:
             if atom.last:
                 x.t.reply = reply
         if self.record:
+            note = ""
+            if atom.write_at is not None:
+                note = f"write {atom.write_at[1] + 1} of {atom.write_at[2]}"
             ev = Event(
-                len(self.choices), x.key, e, reply, atom.funcs, locks, atom.fp, visible, self.label
-            )
+                len(self.choices), x.key, e, reply, atom.funcs, locks, atom.fp, visible,
+                self.label, note,
+            )  # fmt: skip
             self.events.append(ev)
         if isinstance(e, fx.BeginStep):
             self.label = e.label
@@ -493,14 +499,16 @@ class Execution:
             rec = WriteRec(
                 lo, hi, x.key, fn, self.label, locks, len(self.choices), init, atom.funcs, seq
             )
-            if init:
-                self._resolve_at(lo, hi, rec)
+            if init or isinstance(e, fx.PopulateMemmap):
+                self._resolve_at(lo, hi, rec, mapping=not init)
         self.writes.append(rec)
 
-    def _resolve_at(self, lo: int, hi: int, rec: WriteRec) -> None:
-        """An init pass starts on ``[lo, hi)``: readers that saw those pages before it got
-        ahead of it."""
+    def _resolve_at(self, lo: int, hi: int, rec: WriteRec, mapping: bool = False) -> None:
+        """An init pass starts on ``[lo, hi)`` (``mapping``: their memmap is mapped): readers
+        that saw those pages before it got ahead of it."""
         for h in list(self.awaiting):
+            if mapping and h.state != "no memmap":
+                continue
             if h.pfn is not None and lo <= self._canonical(h.pfn) < hi:
                 h.next_write = rec
                 if h.state == "never written":
@@ -616,6 +624,8 @@ class Execution:
         for h in self.hits:
             if h.pfn is not None:
                 h.device, h.pfn_class = self.setup.classify(h.pfn)
+                if h.kind == "invariant" and h.invariant == "I2":
+                    h.pfn_class = None  # the whole pgmap's references, not one pfn's
 
 
 def _fn(atom: Atom, e: fx.Effect) -> str:
@@ -696,8 +706,15 @@ def _allowed(node: _Node, bound: int) -> list[str]:
     ]
 
 
-def explore_dfs(setup: Setup, bound: int, budget: int, deadline: float | None = None) -> Outcome:
-    """Every schedule with at most ``bound`` preemptions, depth first, with sleep sets;
+def explore_dfs(
+    setup: Setup,
+    bound: int,
+    budget: int,
+    deadline: float | None = None,
+    sleep_sets: bool = True,
+) -> Outcome:
+    """Every schedule with at most ``bound`` preemptions, depth first, with sleep sets
+    (``sleep_sets=False``, for tests and benchmarks, explores equivalent orders too);
     ``budget`` executions at most."""
     out = Outcome()
     stack: list[_Node] = []
@@ -733,7 +750,7 @@ def explore_dfs(setup: Setup, bound: int, budget: int, deadline: float | None = 
             sleep = {
                 k: fp
                 for k, fp in {**node.sleep, **done}.items()
-                if k != node.chosen and not conflict(fp, chosen_fp)
+                if sleep_sets and k != node.chosen and not conflict(fp, chosen_fp)
             }
             depth += 1
         ex.end()
@@ -762,19 +779,31 @@ def explore_random(
     count: int,
     seed: int,
     item: int,
+    length: int,
     deadline: float | None = None,
 ) -> Outcome:
-    """Schedules ``first .. first + count``: at every point a uniform choice among the
-    threads allowed (at most ``bound`` preemptions)."""
+    """Schedules ``first .. first + count``: each picks up to ``bound`` points among the
+    first ``length`` steps and there switches to a thread drawn among the others that can
+    run; elsewhere the current thread goes on (a thread that blocks or ends hands over to a
+    thread drawn among those that can run)."""
     out = Outcome()
     for n in range(first, first + count):
         rng = _rng(seed, item, n)
-        ex = Execution(setup)
-        while en := ex.enabled():
-            allowed = [x for x in en if ex.preemptions + ex.cost(x) <= bound]
-            ex.choose(rng.choice(allowed))
-        ex.end()
-        out.add(ex)
+        k = rng.randint(0, bound)
+        points = set(rng.sample(range(1, max(length, k) + 1), k))
+        run = Execution(setup)
+        step = 0
+        while en := run.enabled():
+            step += 1
+            cur = run.current
+            if cur is not None and run.executable(cur):
+                others = [x for x in en if x is not cur]
+                x = rng.choice(others) if step in points and others else cur
+            else:
+                x = rng.choice(en)
+            run.choose(x)
+        run.end()
+        out.add(run)
         if deadline is not None and time.time() > deadline:
             break
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import importlib
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -57,6 +58,23 @@ def default_scheduler(given: str | None) -> str | None:
     return given or os.environ.get(DASK_ENV) or None
 
 
+def _reachable(address: str) -> None:
+    """A TCP scheduler that does not answer is refused at once, before a Dask client waits
+    for it (and a client that never connected cannot be closed cleanly)."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp", "tls"):
+        return
+    host, _, port = rest.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=5).close()
+    except ValueError:
+        raise InputError("--scheduler", None, f"not a host:port address: {address!r}") from None
+    except OSError as e:
+        raise InputError(
+            "--scheduler", None, f"cannot reach {address}: {e.strerror or e}"
+        ) from None
+
+
 def _dask(
     fn: Callable[[T], R], tasks: Sequence[T], address: str, done: Callable[[int], None] | None
 ) -> list[R]:
@@ -66,16 +84,16 @@ def _dask(
         raise InputError(
             "--scheduler", None, "Dask is not installed: pip install 'memmapsim[dask]'"
         ) from None
+    _reachable(address)
     try:
         client = distributed.Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise InputError("--scheduler", None, f"cannot reach {address}: {e}") from None
     try:
         futures = client.map(fn, list(tasks), pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in distributed.as_completed(futures):
-            if done is not None:
-                done(index[fut.key])
+        if done is not None:
+            for i, fut in enumerate(futures):
+                fut.add_done_callback(lambda _f, i=i: done(i))
         results: list[R] = client.gather(futures)
         return results
     finally:
