@@ -262,3 +262,12 @@ def test_readers_lists_each_gate_by_release() -> None:
     assert by["memunmap_pages"]["thread"] is False
     text = invoke("readers").stdout
     assert "kpageflags: fs/proc/page.c kpageflags_read" in text
+
+
+def test_a_device_first_added_in_a_later_step_has_its_probe_cpu() -> None:
+    """Its probe thread is ``pmem1@add#2``: the device's CPU is that thread's."""
+    r = invoke("run", "tiny-pmem-shared", "--json")
+    assert r.exit_code == 0, r.output
+    devices = json.loads(r.stdout)["devices"]
+    assert [d["name"] for d in devices] == ["pmem0", "pmem1"]
+    assert all(isinstance(d["cpu"], int) for d in devices)
