@@ -85,3 +85,28 @@ def test_every_reader_runs_on_every_release() -> None:
         run = explore(Request("tiny-pmem-remove", release, (), (reserve(),), budget=1))
         assert {it.reader for it in run.items} == {r.name for r in READERS}
         assert run.schedules == len(run.items)
+
+
+@pytest.mark.parametrize(("release", "reads"), [("6.4", 3), ("6.12", 2)])
+def test_the_compaction_gate_reads_the_first_pfn_s_section_until_6_12(
+    release: str, reads: int
+) -> None:
+    """``pfn_valid`` of the block's first and last pfn, then ``pfn_to_online_page`` of the
+    first (6.4.0); the 6.12.0 tree drops the first ``pfn_valid``."""
+    from memmapsim.effects import ReadSections
+    from memmapsim.kernel.readers.compaction import isolate_migratepages_block
+    from memmapsim.kernel.versions import parse_kernel
+    from memmapsim.model.section import SectionFlag, SectionState
+
+    valid = SectionState(
+        SectionFlag.MARKED_PRESENT | SectionFlag.HAS_MEM_MAP, 0, (1 << 64) - 1, True
+    )
+    gen = isolate_migratepages_block(parse_kernel(release), 0x48000)
+    seen, reply = 0, None
+    while True:
+        eff = gen.send(reply)
+        if not isinstance(eff, ReadSections):
+            break
+        seen += 1
+        reply = [(eff.lo, eff.hi, valid)]
+    assert seen == reads  # not online: no struct page is read

@@ -654,9 +654,14 @@ class Outcome:
     schedules: int = 0
     complete: bool = False
     groups: dict[tuple[Any, ...], Group] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    first_at: float | None = None
+    """Seconds from the start to the end of the first schedule with a finding."""
 
     def add(self, ex: Execution) -> None:
         self.schedules += 1
+        if ex.hits and self.first_at is None:
+            self.first_at = time.perf_counter() - self.started
         for h in ex.hits:
             g = self.groups.get(h.key)
             if g is None:
@@ -712,10 +717,11 @@ def explore_dfs(
     budget: int,
     deadline: float | None = None,
     sleep_sets: bool = True,
+    stop: Callable[[Outcome], bool] | None = None,
 ) -> Outcome:
     """Every schedule with at most ``bound`` preemptions, depth first, with sleep sets
     (``sleep_sets=False``, for tests and benchmarks, explores equivalent orders too);
-    ``budget`` executions at most."""
+    ``budget`` executions at most, or until ``stop`` says so."""
     out = Outcome()
     stack: list[_Node] = []
     while out.schedules < budget:
@@ -755,6 +761,8 @@ def explore_dfs(
             depth += 1
         ex.end()
         out.add(ex)
+        if stop is not None and stop(out):
+            break
         # backtrack: the deepest node with an alternative
         while stack:
             node = stack[-1]

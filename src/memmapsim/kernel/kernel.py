@@ -192,6 +192,10 @@ class Params:
     memory_failure_folio: bool = False
     """v6.12: the dev_pagemap path locks the folio (``pfn_folio``, ``dax_lock_folio``): it
     reads compound_head before mapping."""
+    pageblock_start_pfn_valid: bool = True
+    """``__pageblock_pfn_to_page`` tests ``pfn_valid`` of the block's first pfn as well as its
+    last (6.4.0); the 6.11.11 and 6.12.0 trees test only the last (``pfn_to_online_page``
+    of the first follows in both)."""
     hwpoison_inject_get_page: bool = True
     """Up to v6.0 hwpoison_inject takes a page reference first (``get_hwpoison_page``: it
     reads _refcount); 6.1 does not."""

@@ -139,6 +139,15 @@ CHANGES: tuple[Change, ...] = (
         selectable=False,
     ),
     Change(
+        "pageblock-end-pfn-valid",
+        "mm: __pageblock_pfn_to_page checks pfn_valid of the block's last pfn only",
+        None,
+        "by 6.11 (mm/page_alloc.c:1331 of the 6.11.11 tree, :1360 of 6.12.0; both pfns at "
+        ":1524 of 6.4.0; the 6.6 tree read has no mm/page_alloc.c): enters at 6.12",
+        {"pageblock_start_pfn_valid": False},
+        selectable=False,
+    ),
+    Change(
         "memory-failure-folio",
         "mm/memory-failure: mf_generic_kill_procs locks the folio (dax_lock_folio)",
         None,
@@ -174,7 +183,11 @@ RELEASES: tuple[Release, ...] = (
         ("memory-failure-pgmap-ops", "hwpoison-inject-no-ref"),
         "fEndman/linux-6.1-t113 (6.1.0)",
     ),
-    Release("6.12", ("memory-failure-folio",), "shilei-massclouds/linux-6.12 (6.12.0)"),
+    Release(
+        "6.12",
+        ("pageblock-end-pfn-valid", "memory-failure-folio"),
+        "shilei-massclouds/linux-6.12 (6.12.0)",
+    ),
 )
 """Each release with the reader changes merged for it and the tree read (only releases the
 ZONE_DEVICE table models: a change of 5.7 enters at 5.10)."""

@@ -130,7 +130,14 @@ GATES: dict[str, Callable[[Kernel], str]] = {
         if k.p.memory_block_valid_zones_walk
         else "no walk (mem->zone)"
     ),
-    "compaction": lambda k: "pfn_valid of the block's ends, " + _online(k),
+    "compaction": lambda k: (
+        (
+            "pfn_valid of the block's ends, "
+            if k.p.pageblock_start_pfn_valid
+            else "pfn_valid of the block's last pfn, "
+        )
+        + _online(k)
+    ),
     "kmemleak": _named(
         "kmemleak_pfn_to_page",
         {

@@ -2,7 +2,7 @@
 ``pageblock_pfn_to_page`` → ``__pageblock_pfn_to_page`` (mm/page_alloc.c in every release
 modelled) (spec §7).
 
-``pfn_valid`` of the block's first and last pfn (v7.1: of the last only), then
+``pfn_valid`` of the block's first and last pfn (by v6.11: of the last only), then
 ``pfn_to_online_page`` of the first, then ``page_zone`` of the first page and
 ``page_zone_id`` of the last (zzwd/linux-4.18-rt@mm/page_alloc.c:1389-1415 (4.18.0);
 rikudousennin22/linux-7.1.3@mm/page_alloc.c:1654-1680 (7.1.3)). A ZONE_DEVICE section is
@@ -29,7 +29,9 @@ def pageblock_pfns(pfn: int) -> tuple[int, int]:
 def __pageblock_pfn_to_page(k: Kernel, pfn: int) -> Gen[bool]:
     """Whether the pageblock holding ``pfn`` is handed to the scanner."""
     start, last = pageblock_pfns(pfn)
-    if not (yield from pfn_valid(k, start)) or not (yield from pfn_valid(k, last)):
+    if k.p.pageblock_start_pfn_valid and not (yield from pfn_valid(k, start)):
+        return False
+    if not (yield from pfn_valid(k, last)):
         return False
     if not (yield from pfn_to_online_page(k, start)):
         return False
