@@ -59,6 +59,8 @@ def describe(ev: Event) -> str:
         return f"{e.work.fn}: {ops}{note} of {where}"
     if isinstance(e, fx.ReadPgmap):
         return f"{fn}: reads pgmap#{e.pgmap}"
+    if isinstance(e, fx.Step):
+        return f"{fn}: {e.name}" + (f" ({e.detail})" if e.detail else "")
     if isinstance(e, fx.InitPagesPeriodic):
         return f"{e.steps[0].work.fn if e.steps else fn}: compound pages [{e.lo:#x}, {e.hi:#x})"
     if isinstance(e, fx.ReadMaxPfn):

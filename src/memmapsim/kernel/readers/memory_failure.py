@@ -105,20 +105,14 @@ def memory_failure_online(k: Kernel, pfn: int) -> Gen[int]:
     ``mf_mutex`` where the release has it."""
     if k.p.memory_failure_mutex:
         yield Acquire(MF_MUTEX)
-    ret = yield from _memory_failure_online(k, pfn)
+    ret = -ENXIO
+    if (yield from pfn_to_online_page(k, pfn)):
+        yield from read_poisoned_page(pfn)
+        ret = 0
+    elif (yield from pfn_valid(k, pfn)) and (pgmap := (yield GetDevPagemap(pfn))) is not None:
+        ret = yield from memory_failure_dev_pagemap(k, pfn, pgmap)
+    else:
+        yield Printk("err", OUTSIDE.format(pfn=pfn))
     if k.p.memory_failure_mutex:
         yield Release(MF_MUTEX)
     return ret
-
-
-def _memory_failure_online(k: Kernel, pfn: int) -> Gen[int]:
-    if (yield from pfn_to_online_page(k, pfn)):
-        yield from read_poisoned_page(pfn)
-        return 0
-    if (yield from pfn_valid(k, pfn)):
-        pgmap = yield GetDevPagemap(pfn)
-        if pgmap is not None:
-            ret: int = yield from memory_failure_dev_pagemap(k, pfn, pgmap)
-            return ret
-    yield Printk("err", OUTSIDE.format(pfn=pfn))
-    return -ENXIO
