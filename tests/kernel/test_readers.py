@@ -60,6 +60,24 @@ def test_get_user_pages_never_sees_an_uninitialized_page() -> None:
         assert run.complete and run.findings == []
 
 
+def test_get_user_pages_reads_the_page_once_the_driver_is_bound() -> None:
+    """The gate opens: after the probe has bound the driver, the fault takes the page."""
+    from memmapsim.effects import ReadPage
+    from memmapsim.engine import explore as ex
+    from memmapsim.races import Item, context, setup_for
+
+    ctx = context("tiny-pmem", "4.20")
+    pfn = next(c.ranges[0][0] for _d, c in ctx.classes if c.key == "data")
+    run = ex.Execution(setup_for(ctx, Item(0, "get_user_pages", pfn, "pmem0", "data")), True)
+    reader = run.reader_x
+    assert reader is not None
+    while (x := next((x for x in run.enabled() if not x.reader), None)) is not None:
+        run.choose(x)  # the writers to the end, then the fault
+    run.finish()
+    reads = [e for e in run.events if e.thread == reader.key and isinstance(e.eff, ReadPage)]
+    assert [e.eff.pfn for e in reads] == [pfn] and not run.hits
+
+
 def test_the_teardown_reads_and_span_shrinking_are_readers_of_the_removing_thread() -> None:
     for release, found in (("4.20", True), ("5.3", True), ("5.4", False)):
         run = explore(Request("tiny-pmem-remove", release, ("shrink_zone_span",)))
