@@ -273,3 +273,9 @@ def test_a_device_first_added_in_a_later_step_has_its_probe_cpu() -> None:
     devices = json.loads(r.stdout)["devices"]
     assert [d["name"] for d in devices] == ["pmem0", "pmem1"]
     assert all(isinstance(d["cpu"], int) for d in devices)
+
+
+def test_a_time_budget_stops_before_the_space_is_exhausted(tmp_path: Path) -> None:
+    data = explore(tmp_path, "tiny-pmem", "-k", "4.20", "-r", "kpageflags", "--seconds", "0.001")
+    assert data["complete"] is False
+    assert data["schedules_explored"] >= data["work_items"]  # each item ran one schedule
