@@ -16,6 +16,9 @@ What is measured (median of several repetitions, wall clock):
    runs it (the slowest), in one process with the timing engine and the runs backend, and
    end to end on 6.6: boot-12t (8 nodes x 1.5 TB, 448 padata helpers) should take well
    under a second.
+7. the race explorer: schedules per second, exhaustive (dfs) and PCT, on tiny-pmem with
+   memory_failure at every pfn class, and the time to the first finding of each race the
+   issue names (each explored alone: one reader at one pfn, in one process).
 
 Bytecode caching is turned on for the measured processes (PYTHONDONTWRITEBYTECODE is
 cleared): a user's installation has compiled modules, and without them every run
@@ -36,8 +39,10 @@ import time
 from pathlib import Path
 
 from memmapsim.config.scenario import Device, Machine, Scenario, load_scenario
+from memmapsim.engine import explore as ex
 from memmapsim.errors import InputError
 from memmapsim.kernel.versions import RELEASES
+from memmapsim.races import Item, Request, context, setup_for, work_items
 from memmapsim.simulate import simulate
 from memmapsim.units import GiB, PiB, TiB, format_size
 
@@ -116,6 +121,87 @@ def slowest(sc: Scenario) -> tuple[tuple[float, str], int]:
             continue
         times.append((median_time(lambda k=k: simulate(sc, k), 3), k))
     return max(times, key=lambda x: x[0]), len(times)
+
+
+RATE_SCENARIO = ("tiny-pmem", "4.20", "memory_failure")
+
+GATE_CHANGE = """from memmapsim.kernel.readers.mmzone import pfn_valid
+
+def old_gate(k, pfn):
+    ok = yield from pfn_valid(k, pfn)
+    return ok
+
+PATHS = {"proc_page_pfn_to_page": old_gate}
+"""
+
+
+def rates() -> list[tuple[str, int, float]]:
+    """Schedules per second of exploration (shrinking not included) over every work item of
+    RATE_SCENARIO: dfs within 2 preemptions, and PCT of depth 3 (200 schedules an item)."""
+    sc, k, reader = RATE_SCENARIO
+    ctx = context(sc, k)
+    items = work_items(Request(sc, k, (reader,)), ctx)
+    out = []
+    for name in ("dfs", "pct"):
+        n, t0 = 0, time.perf_counter()
+        for it in items:
+            setup = setup_for(ctx, it)
+            if name == "dfs":
+                n += ex.explore_dfs(setup, 2, 100_000).schedules
+            else:
+                length = ex.schedule_length(setup)
+                n += ex.explore_pct(setup, 3, 0, 200, 0, it.index, length).schedules
+        out.append((name, n, time.perf_counter() - t0))
+    return out
+
+
+def first_finding(
+    scenario: str, kernel: str, reader: str, cls: str | None, bound: int, want: str
+) -> tuple[float, int, bool]:
+    """Seconds to the first schedule with a finding whose state is ``want`` (dfs within
+    ``bound``), the schedules explored until then, and whether it was found."""
+    ctx = context(scenario, kernel)
+    pfn = None
+    if cls is not None:
+        pfn = next(c.ranges[0][0] for _d, c in ctx.classes if c.key == cls)
+    setup = setup_for(ctx, Item(0, reader, pfn, None, cls))
+
+    def found(o: ex.Outcome) -> bool:
+        return any(g.hit.state == want for g in o.groups.values())
+
+    t0 = time.perf_counter()
+    o = ex.explore_dfs(setup, bound, 100_000, stop=found)
+    return time.perf_counter() - t0, o.schedules, found(o)
+
+
+def explorer_rows(tmp: Path) -> list[str]:
+    change = tmp / "old_gate.py"
+    change.write_text(GATE_CHANGE)
+    cases = [
+        ("kpageflags reads the never-initialized altmap reserve", "tiny-pmem", "4.18",
+         "kpageflags", "altmap_reserve", 2, "never written"),
+        ("the same", "tiny-pmem", "5.3", "kpageflags", "altmap_reserve", 2, "never written"),
+        ("the same with the 5.4 gate taken out by a change file", "tiny-pmem",
+         f"5.4+{change}", "kpageflags", "altmap_reserve", 2, "never written"),
+        ("memunmap_pages reads an altmap reserve page", "tiny-pmem-remove", "5.0",
+         "memunmap_pages", None, 2, "never written"),
+        ("memory_failure through get_dev_pagemap before memmap_init_zone_device", "tiny-pmem",
+         "4.20", "memory_failure", "data", 1, "stale"),
+        ("the same", "tiny-pmem", "7.1", "memory_failure", "data", 1, "stale"),
+        ("the pgmap reference underflow at release", "tiny-pmem-remove",
+         "4.18+nonatomic-reserved+defer-zone-device-v5", "memunmap_pages", None, 2,
+         "reference underflow"),
+    ]  # fmt: skip
+    rows = []
+    for what, sc, k, reader, cls, bound, want in cases:
+        runs = [first_finding(sc, k, reader, cls, bound, want) for _ in range(3)]
+        t = statistics.median(r[0] for r in runs)
+        n, found = runs[0][1], runs[0][2]
+        shown = k if "/" not in k else "5.4+./old_gate.py"
+        where = f"{reader}" + (f" at the first {cls} pfn" if cls else "")
+        result = f"{t * 1000:.0f} ms, {n} schedules" if found else "not found"
+        rows.append(f"| {what} | {sc} on {shown}: {where}, dfs ≤{bound} | {result} |")
+    return rows
 
 
 def machine_info() -> str:
@@ -203,6 +289,11 @@ def main() -> int:
         worst, n = slowest(sc)
         end = cli_time("run", name, "--kernel", BOOT_KERNEL, "--json")
         boots.append((name, sc.description, at, worst, n, end))
+    rate = rates()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        first = explorer_rows(Path(tmp))
 
     date = dt.date.today().isoformat()
     lines = [
@@ -260,6 +351,27 @@ def main() -> int:
             f"| {name} | {what} | {at * 1000:.0f} ms{over} | {t * 1000:.0f} ms ({k}, of {n}) | "
             f"{end * 1000:.0f} ms |"
         )
+    sc, k, reader = RATE_SCENARIO
+    lines += [
+        "",
+        f"The race explorer on {sc} on {k} with {reader} at one pfn of every pfn class "
+        "(exploration only, one process; shrinking not included):",
+        "",
+        "| strategy | schedules | time | schedules per second |",
+        "|---|---|---|---|",
+    ]
+    for name, n, t in rate:
+        how = "dfs, at most 2 preemptions, complete" if name == "dfs" else "pct, depth 3"
+        lines.append(f"| {how} | {n:,} | {t:.2f} s | {n / t:,.0f} |")
+    lines += [
+        "",
+        "Time to the first finding of each race of issue #9 (median of 3; the reader explored "
+        "alone at one pfn):",
+        "",
+        "| race | explored | first finding |",
+        "|---|---|---|",
+        *first,
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

@@ -263,7 +263,7 @@ def test_kernels_lists_each_release_with_what_it_brought() -> None:
     data = json.loads(invoke("kernels", "--json").stdout)
     releases = {d["name"]: d for d in data if d["kind"] == "release"}
     assert list(releases)[-1] == "7.1" and "5.19" in releases
-    (dedup,) = releases["5.19"]["new"]
+    dedup = releases["5.19"]["new"][0]
     assert (dedup["name"], dedup["commit"]) == ("vmemmap-dedup", "6fd3620b3428")
     revert = releases["5.0"]["new"][0]
     assert revert["reverts"] == "memmap-section-tail"

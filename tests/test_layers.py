@@ -22,6 +22,7 @@ LAYERS = {
     "engine": 4,
     "io": 5,
     "simulate": 6,
+    "races": 6,
     "validate": 7,
     "calibrate": 7,
     "report": 7,

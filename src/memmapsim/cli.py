@@ -857,6 +857,173 @@ def predict(
     )
 
 
+ReaderOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reader",
+        "-r",
+        metavar="READER",
+        help="A kernel reader to race against the scenario's steps (see `memmapsim readers`); "
+        "repeat for several. Default: every reader.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def explore(
+    scenario: ScenarioArg,
+    kernel: KernelOpt = None,
+    reader: ReaderOpt = None,
+    pfn: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PFN",
+            help="A pfn the readers look at, decimal or 0x hex; repeat for several. Default: "
+            "one pfn of every pfn class of every device.",
+            show_default=False,
+        ),
+    ] = None,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            metavar="dfs|random|pct",
+            help="dfs: every schedule within the preemption bound (partial-order reduced); "
+            "random: random choices within the bound; pct: probabilistic concurrency testing.",
+        ),
+    ] = "dfs",
+    preemptions: Annotated[
+        int, typer.Option(metavar="K", help="At most K preemptions per schedule (dfs, random).")
+    ] = 2,
+    depth: Annotated[int, typer.Option(metavar="D", help="PCT's bug depth.")] = 3,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="At most N schedules per reader and pfn (default: 100000 for dfs, 1000 for "
+            "random and pct).",
+            show_default=False,
+        ),
+    ] = None,
+    seconds: Annotated[
+        float | None,
+        typer.Option(
+            metavar="S",
+            help="Stop after S seconds (then the output depends on the machine's speed).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(metavar="SEED", help="The seed of every random choice (random, pct).")
+    ] = 0,
+    jobs: Annotated[int, typer.Option(metavar="N", help="Explore on N local processes.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Explore on the Dask cluster whose scheduler is at ADDRESS (default: "
+            "$DASK_SCHEDULER_ADDRESS); needs memmapsim[dask].",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        str, typer.Option(metavar="DIR", help="Where to save a schedule file per finding.")
+    ] = "out/schedules",
+    as_json: JsonOpt = False,
+) -> None:
+    """Race the kernel's readers against a scenario's steps: explore thread schedules and
+    report every schedule in which a reader sees an uninitialized struct page or an
+    invariant breaks. Each finding is grouped with its like, shrunk to the fewest
+    preemptions and steps, and saved as a schedule file for `memmapsim replay`. Prints a
+    report; --json prints one JSON object. Progress and rates go to stderr."""
+    import time
+
+    from memmapsim.engine.workers import default_scheduler
+    from memmapsim.races import Request, exploration_data, plan, save_schedules
+    from memmapsim.races import explore as run_explore
+
+    try:
+        pfns = []
+        for p in pfn or []:
+            try:
+                pfns.append(int(p, 0))
+            except ValueError:
+                _refuse("--pfn", f"not a number: {p!r}")
+        if budget is None:
+            budget = 100_000 if strategy == "dfs" else 1_000
+        req = Request(
+            scenario, _one_kernel(kernel), tuple(reader or ()), tuple(pfns), strategy,
+            preemptions, depth, budget, seconds, seed,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        todo = plan(req, jobs)
+        label = f"{todo.context.scenario.name} on {todo.context.kernel.name}: exploring"
+        with Progress(label, total=len(todo.tasks)) as bar:
+
+            def done(n: int, total: int) -> None:
+                bar.advance()
+
+            result = run_explore(todo, jobs, default_scheduler(scheduler), done)
+        save_schedules(result, out)
+    except InputError as e:
+        _fail(e)
+    took = time.perf_counter() - t0
+    rate = result.schedules / took if took > 0 else 0.0
+    print(
+        f"memmapsim: explored {result.schedules:,} schedules in {took:.2f} s ({rate:,.0f}/s)",
+        file=sys.stderr,
+    )
+    if as_json:
+        _emit_json(exploration_data(result))
+    else:
+        from memmapsim.report.explore_text import exploration_lines
+
+        sys.stdout.write("".join(line + "\n" for line in exploration_lines(result)))
+
+
+@app.command()
+def replay(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE", help="A schedule file `memmapsim explore` saved.", show_default=False
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay a schedule file: run its scenario and kernel under its schedule and print the
+    finding it reaches, as `memmapsim explore` reported it; --json prints it as one JSON
+    object."""
+    from memmapsim.races import finding_data, replay_file
+
+    try:
+        f = replay_file(file)
+    except InputError as e:
+        _fail(e)
+    if as_json:
+        _emit_json(finding_data(f))
+    else:
+        from memmapsim.report.explore_text import finding_lines
+
+        sys.stdout.write("".join(line + "\n" for line in finding_lines(f)))
+
+
+@app.command()
+def readers(as_json: JsonOpt = False) -> None:
+    """List the kernel's readers of struct pages that `memmapsim explore` races against the
+    writers, each with its kernel file and function and the gate it uses, release by
+    release. --json prints a list with one object per reader."""
+    from memmapsim.races import reader_table
+
+    table = reader_table()
+    if as_json:
+        _emit_json(table)
+        return
+    from memmapsim.report.explore_text import reader_lines
+
+    sys.stdout.write("".join(line + "\n" for line in reader_lines(table)))
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"memmapsim {__version__}")

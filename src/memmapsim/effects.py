@@ -258,10 +258,48 @@ class PercpuRefKill(Effect):
 class ReadPage(Effect):
     """A kernel path reads struct page fields of ``pfn`` (``page_to_nid``, ``page_zone``,
     ...): the result is its :class:`~memmapsim.model.page.PageRecord`. ``by`` names the
-    reading function; a read of a struct page that was never initialized is a finding."""
+    reading function; a read of a struct page that was never initialized is a finding.
+    ``fields`` names the fields read, as the kernel spells them (keys of
+    :data:`memmapsim.model.structpage.FIELDS`: ``flags``, ``compound_head``, ``mapping``,
+    ``_refcount``, ...); empty means page->flags (``page_to_nid``, ``page_zone``)."""
 
     pfn: int
     by: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMaxPfn(Effect):
+    """Read ``max_pfn`` (the highest RAM pfn + 1, raised by x86 ``add_pages``); the result
+    is an int."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNodeSpans(Effect):
+    """Read every node's span (``node_start_pfn``, ``node_end_pfn``): the result is a list
+    of ``(nid, start_pfn, end_pfn)`` in node order."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetDriverBound(Effect):
+    """The driver core binds (``driver_bound()`` after a successful probe) or unbinds
+    (``device_release_driver``) the driver of device ``dev_name``: only a bound driver has
+    exposed its memory to user space (a block device or a dax char device to map)."""
+
+    dev_name: str
+    bound: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDriverBound(Effect):
+    """Whether device ``dev_name``'s driver is bound; the result is a bool."""
+
+    dev_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CondResched(Effect):
+    """``cond_resched()``: a point where the thread may give up the CPU (no state)."""
 
 
 # --- sections, vmemmap, altmap -------------------------------------------------------------
@@ -431,11 +469,6 @@ class MemblockAdd(Effect):
     base: int
     size: int
     nid: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReadMaxPfn(Effect):
-    """Read ``max_pfn`` (the end of RAM, raised by x86 ``add_pages``)."""
 
 
 @dataclass(frozen=True, slots=True)

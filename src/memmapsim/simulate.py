@@ -287,7 +287,8 @@ class RunResult:
     intervals: list[Interval] = field(default_factory=list)
     holds: list[LockHold] = field(default_factory=list)
     cpus: dict[str, int] = field(default_factory=dict)
-    """Timing runs: the CPU each device's probe thread ran on."""
+    """Timing runs: the CPU each device's probe thread ran on, by device label (a device
+    first added in a later step has a probe thread named ``label@step``)."""
     profile: CostProfile | None = None
     boot: BootResult | None = None
     """The boot, for a scenario with a ``[boot]`` table."""
@@ -360,7 +361,11 @@ def simulate(
         node_of = {t: nss[i].nid for t, i in device_of.items()}
         thread_dev = {t: nss[i].label for t, i in device_of.items()}
         out.timing, out.profile = summarize(tim, node_of, thread_dev), prof
-        out.cpus = {name: cpu for name, cpu, _node in tim.threads if name in node_of}
+        for name, cpu, _node in tim.threads:  # in creation order: a device's probe first
+            if name in thread_dev:
+                out.cpus.setdefault(thread_dev[name], cpu)
+    else:
+        raise InputError("--engine", None, f"unknown engine {engine!r} (timing, inorder)")
     note = " (only when the probes run concurrently, as the timing engine ran them)"
     _check_refusals(sc, k, rets, out.log, note if engine == "timing" else "")
     # setup_vm_debug() runs while parsing the command line, long before the probes.

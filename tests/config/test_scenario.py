@@ -36,6 +36,8 @@ def test_builtin_names() -> None:
         "hotplug-256g-mom",
         "tiny-hmm",
         "tiny-pmem",
+        "tiny-pmem-remove",
+        "tiny-pmem-shared",
         "xeon8180-1.5t",
     ]
 

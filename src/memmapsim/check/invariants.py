@@ -16,6 +16,9 @@ ranges and what was seen there.
 - B1: after boot, every pfn whose section has a boot memmap has a struct page that was
   written (initialised or zeroed), not stale memory.
 
+:func:`step_invariants` checks, after one effect, the invariants that must hold at every
+step of a run (I2, I6), for the race explorer.
+
 What a version intends comes from the kernel layer as
 :class:`~memmapsim.model.expect.DeviceExpectations`; nothing here knows a version.
 """
@@ -26,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from memmapsim import effects as fx
 from memmapsim.model.expect import DeviceExpectations
 from memmapsim.model.memmap import Spread
 from memmapsim.model.memory import MemoryState
@@ -36,7 +40,7 @@ from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.pgmap import DevPagemap
 from memmapsim.model.section import Medium
 from memmapsim.model.structpage import STALE, Word, describe_word
-from memmapsim.units import PAGEBLOCK_ORDER
+from memmapsim.units import PAGEBLOCK_ORDER, PAGES_PER_SECTION, PAGES_PER_SUBSECTION
 
 MAX_RANGES = 8
 """Findings list at most this many pfn ranges (and say how many there were)."""
@@ -272,3 +276,58 @@ def check_all(
         out += check_device_pages(mem, pgmap, exp, label)
         out += check_passes(mem, exp, label)
     return out + check_reads(mem, device_of)
+
+
+# --- at every step (the race explorer) ----------------------------------------------------
+REF_EFFECTS = (fx.PercpuRefGet, fx.PercpuRefPut, fx.PercpuRefKill)
+SECTION_EFFECTS = (fx.SetSections, fx.PopulateMemmap, fx.DepopulateMemmap)
+
+
+def pfn_valid_state(mem: MemoryState, pfn: int) -> bool:
+    """``pfn_valid`` from the section state alone: the section has a memmap and — where the
+    section has a v5.3 ``usage`` and is not early — the pfn's sub-section bit is set."""
+    ms = mem.sections.of_pfn(pfn)
+    if not ms.valid:
+        return False
+    if not ms.usage or ms.early:
+        return True
+    idx = (pfn % PAGES_PER_SECTION) // PAGES_PER_SUBSECTION
+    return bool(ms.subsection_map >> idx & 1)
+
+
+def step_invariants(
+    mem: MemoryState, eff: fx.Effect, pfns: tuple[int, ...]
+) -> list[tuple[str, int | None, str, str]]:
+    """The invariants of spec §9.3 that must hold after every step, checked after ``eff``:
+
+    - I2: no pgmap's reference count is below zero (checked after a reference effect);
+    - I6: at the pfns ``pfns``, ``pfn_valid`` implies a mapped memmap (after a section or
+      memmap effect; a boot memmap, whose struct pages are not modelled, counts as mapped).
+
+    Each as ``(invariant, pfn, state, message)``."""
+    out: list[tuple[str, int | None, str, str]] = []
+    if isinstance(eff, REF_EFFECTS):
+        pg = mem.pgmap(eff.pgmap)
+        if pg.ref.count < 0:
+            what = type(eff).__name__
+            out.append(
+                (
+                    "I2",
+                    pg.cfg.pfn_first(),
+                    "reference underflow",
+                    f"{pg.cfg.dev_name}: the {pg.ref.name} percpu_ref reads {pg.ref.count} after "
+                    f"{what}: {pg.ref.gets} references taken, {pg.ref.puts} put",
+                )
+            )
+    elif isinstance(eff, SECTION_EFFECTS):
+        for p in pfns:
+            if not pfn_valid_state(mem, p):
+                continue
+            if mem.memmap.record(p) != ABSENT_RECORD:
+                continue
+            backing = mem.vmemmap.backing(p)
+            if backing is not None and backing.medium is Medium.BOOT:
+                continue
+            out.append(("I6", p, "pfn_valid without memmap",
+                        f"pfn {p:#x}: pfn_valid is true but no memmap backs it"))  # fmt: skip
+    return out

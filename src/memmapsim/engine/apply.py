@@ -128,6 +128,10 @@ class Applier:
             fx.ReadMemoryBlockSize: lambda t, e: self.mem.memory_block_size,
             fx.ReadMemoryBlocks: lambda t, e: list(self.mem.memory_blocks.runs(e.lo, e.hi)),
             fx.SetMemoryBlocks: lambda t, e: self.mem.memory_blocks.assign(e.lo, e.hi, e.state),
+            fx.ReadNodeSpans: self._read_node_spans,
+            fx.SetDriverBound: self._set_driver_bound,
+            fx.ReadDriverBound: lambda t, e: e.dev_name in self.mem.bound,
+            fx.CondResched: _nothing,
         }
 
     def apply(self, thread: ThreadCtx, effect: fx.Effect) -> Any:
@@ -213,6 +217,17 @@ class Applier:
             state = "absent" if view.absent else "stale" if view.stale else "poisoned"
             self.mem.uninitialized_reads.append(UninitRead(t.name, e.pfn, e.by, state))
         return rec
+
+    def _read_node_spans(self, t: ThreadCtx, e: fx.ReadNodeSpans) -> list[tuple[int, int, int]]:
+        return [
+            (nid, pg.span.start_pfn, pg.span.end_pfn) for nid, pg in sorted(self.mem.pgdats.items())
+        ]
+
+    def _set_driver_bound(self, t: ThreadCtx, e: fx.SetDriverBound) -> None:
+        if e.bound:
+            self.mem.bound.add(e.dev_name)
+        else:
+            self.mem.bound.discard(e.dev_name)
 
     def _populate_memmap(self, t: ThreadCtx, e: fx.PopulateMemmap) -> None:
         self.mem.vmemmap.populate(e.lo, e.hi, e.backing)

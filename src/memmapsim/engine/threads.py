@@ -101,6 +101,11 @@ class ThreadTable:
                 woken.append(w)
         return woken
 
+    def satisfied(self, eff: fx.Effect) -> bool:
+        """Whether a Join or AsyncSynchronize would return at once (the explorer runs a
+        thread only when its next step can go on)."""
+        return self._satisfied(eff)
+
     def blocked(self) -> list[Thread]:
         return [self._blocked[tid] for tid in sorted(self._blocked)]
 

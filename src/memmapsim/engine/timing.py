@@ -303,6 +303,8 @@ class TimingEngine:
             job.amount = prof.fixed("printk")
         elif isinstance(eff, fx.GetDevPagemap | fx.RegionIntersects):
             job.amount = prof.fixed("lookup")
+        elif isinstance(eff, fx.SetDriverBound):
+            job.amount = EPS  # driver core bookkeeping, not part of the memmap work
         if job.amount <= 0:
             job.amount = EPS
         self.jobs.append(job)

@@ -262,6 +262,39 @@ class Params:
     """x86 ``probe_memory_block_size`` with 64 GiB of boot memory or more: 2 GiB (v4.14); the
     largest power of two up to 2 GiB that aligns the end of boot memory (v4.18); 2 GiB on bare
     metal, the alignment search under a hypervisor (v6.1)."""
+    # --- the kernel's readers (pfn walkers), kernel/readers/ and versions_readers.py ------
+    memory_failure_dev_pagemap: bool = False
+    """v4.19: memory_failure looks the pfn up with get_dev_pagemap and takes the dev_pagemap
+    path (``memory_failure_dev_pagemap``, ``dax_lock_mapping_entry`` / ``dax_lock_page``)."""
+    soft_offline_zone_device: bool = False
+    """v4.20: soft_offline_page refuses a ZONE_DEVICE page (``is_zone_device_page``: it
+    reads page->flags to tell)."""
+    proc_page_max_dump_pfn: bool = False
+    """v5.7: /proc/kpage* reach ``max_pfn`` rounded up to a section (``get_max_dump_pfn``)."""
+    memory_block_removable_walk: bool = True
+    """Up to v5.6 a memory block's ``removable`` walks its pageblocks; from v5.7 it prints
+    CONFIG_MEMORY_HOTREMOVE."""
+    memory_block_valid_zones_walk: bool = True
+    """Up to v5.17 ``valid_zones`` of an online memory block walks its pfns
+    (``test_pages_in_a_zone``); by v5.19 it prints ``mem->zone``."""
+    memory_failure_pgmap_pfn_valid: bool = False
+    """v5.12: memory_failure_dev_pagemap refuses the altmap's pfns (``pgmap_pfn_valid``:
+    "device metadata space is not recoverable")."""
+    memory_failure_mutex: bool = False
+    """memory_failure runs under ``mf_mutex`` (in the 5.16.10 tree, not in 5.12.9)."""
+    memory_failure_pgmap_ops: bool = False
+    """v6.1: the dev_pagemap path asks the driver first (``pgmap->ops->memory_failure``;
+    fsdax notifies the filesystem holding the namespace), then ``mf_generic_kill_procs``."""
+    memory_failure_folio: bool = False
+    """v6.12: the dev_pagemap path locks the folio (``pfn_folio``, ``dax_lock_folio``): it
+    reads compound_head before mapping."""
+    pageblock_start_pfn_valid: bool = True
+    """``__pageblock_pfn_to_page`` tests ``pfn_valid`` of the block's first pfn as well as its
+    last (6.4.0); the 6.11.11 and 6.12.0 trees test only the last (``pfn_to_online_page``
+    of the first follows in both)."""
+    hwpoison_inject_get_page: bool = True
+    """Up to v6.0 hwpoison_inject takes a page reference first (``get_hwpoison_page``: it
+    reads _refcount); 6.1 does not."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +313,21 @@ class Paths:
     """mm/page_alloc.c (v4.20-v5.16) or the compound form (v5.17+)."""
     add_pages_impl: Callable[..., Gen[int]]
     """``__add_pages``: whole sections (v4.18-v5.2) or sub-sections (v5.3+)."""
+    proc_page_pfn_to_page: Callable[[Kernel, int], Gen[bool]]
+    """fs/proc/page.c: whether kpagecount/kpageflags/kpagecgroup may look at a pfn's struct
+    page: ``pfn_valid()`` (v4.18-v5.3), ``pfn_to_online_page()`` (v5.4, aad5f69bc161)."""
+    memory_failure: Callable[[Kernel, int], Gen[int]]
+    """mm/memory-failure.c ``memory_failure(pfn, flags)``: ``pfn_valid()`` first (v4.18-v5.3),
+    ``pfn_to_online_page()`` first (v5.4, 96c804a6ae8c)."""
+    soft_offline_pfn_to_page: Callable[[Kernel, int], Gen[bool]]
+    """drivers/base/memory.c: whether ``soft_offline_page`` may look at the struct page:
+    ``pfn_valid()`` (v4.18-v5.3), also ``pfn_to_online_page()`` (v5.4)."""
+    kmemleak_pfn_to_page: Callable[[Kernel, int], Gen[bool]]
+    """mm/kmemleak.c ``kmemleak_scan``: ``pfn_valid()`` (v4.18-v4.20), ``pfn_to_online_page()``
+    (v5.0)."""
+    page_owner_pfn_to_page: Callable[[Kernel, int], Gen[bool]]
+    """mm/page_owner.c ``pagetypeinfo_showmixedcount_print``: ``pfn_valid()`` (v4.18-v5.3),
+    ``pfn_to_online_page()`` (v5.4)."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

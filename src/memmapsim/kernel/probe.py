@@ -26,6 +26,7 @@ from memmapsim.effects import (
     Printk,
     ReadPgmap,
     ReleaseMemRegion,
+    SetDriverBound,
     Spawn,
     ThreadSpec,
 )
@@ -70,6 +71,9 @@ def really_probe(k: Kernel, ns: Namespace, bus: tuple[NdRegion, ...]) -> Gen[int
     else:
         ret = yield from device_memory_probe(k, ns)
     dev = ns.device
+    if not ret:
+        # driver_bound(): the device now has its driver, which has exposed the memory
+        yield SetDriverBound(dev.name, True)
     if ret in (-ENODEV, -ENXIO):
         if k.p.probe_message == "dev":  # v6.12: dev_dbg
             yield Printk("debug", dev.fmt(f"probe with driver {dev.driver} rejects match {ret}"))
@@ -116,7 +120,8 @@ def driver_device(k: Kernel, ns: Namespace) -> KDevice:
 
 def really_remove(k: Kernel, ns: Namespace) -> Gen[int]:
     """Unbind the driver of ``ns`` (``ndctl disable-namespace``, a GPU driver unload, an
-    NVMe controller removal): its devres actions run in reverse order of registration.
+    NVMe controller removal): the device loses its driver, then its devres actions run in
+    reverse order of registration.
 
     Up to v4.20 the driver's own kill action — registered after ``devm_memremap_pages`` —
     runs first (``pmem_freeze_queue``, ``dax_pmem_percpu_kill``,
@@ -130,6 +135,8 @@ def really_remove(k: Kernel, ns: Namespace) -> Gen[int]:
     pgmap_id = yield FindPgmap(ns.device.name)
     if pgmap_id is None:
         return -ENODEV
+    # device_release_driver: the device loses its driver before the devres actions run
+    yield SetDriverBound(ns.device.name, False)
     cfg = yield ReadPgmap(pgmap_id)
     pgmap = Pgmap(pgmap_id, cfg)
     dev = driver_device(k, ns)

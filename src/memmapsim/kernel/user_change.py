@@ -68,6 +68,11 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "memunmap_pages": ("k", "dev", "pgmap"),
     "memmap_init_zone_device": ("k", "nid", "start_pfn", "size", "pgmap"),
     "add_pages_impl": ("k", "nid", "start_pfn", "nr_pages", "altmap", "sharing"),
+    "proc_page_pfn_to_page": ("k", "pfn"),
+    "memory_failure": ("k", "pfn"),
+    "soft_offline_pfn_to_page": ("k", "pfn"),
+    "kmemleak_pfn_to_page": ("k", "pfn"),
+    "page_owner_pfn_to_page": ("k", "pfn"),
 }
 """The arguments each entry of :class:`Paths` is called with, all positional (the names
 are those of the built-in implementations)."""

@@ -14,12 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from memmapsim.kernel import memremap, mm_memremap, versions_boot, versions_zone_device
+from memmapsim.kernel import (
+    memremap,
+    mm_memremap,
+    versions_boot,
+    versions_readers,
+    versions_zone_device,
+)
 from memmapsim.kernel.change import Change, Release
 from memmapsim.kernel.kernel import BootConfig, Kernel, Params, Paths
 from memmapsim.kernel.memory_hotplug import add_pages_by_section
 from memmapsim.kernel.nvdimm import nd_device_register_any_node
 from memmapsim.kernel.page_alloc import memmap_init_zone_device
+from memmapsim.kernel.readers import kmemleak, memory, page_owner, proc_page
+from memmapsim.kernel.readers.memory_failure import memory_failure_pfn_valid
 from memmapsim.kernel.user_change import apply_user_changes, is_user_change
 from memmapsim.model.pageflags import release_key
 
@@ -30,14 +38,19 @@ BASELINE_PATHS = Paths(
     memunmap_pages=memremap.devm_memremap_pages_release,
     memmap_init_zone_device=memmap_init_zone_device,
     add_pages_impl=add_pages_by_section,
+    proc_page_pfn_to_page=proc_page.proc_page_pfn_valid,
+    memory_failure=memory_failure_pfn_valid,
+    soft_offline_pfn_to_page=memory.soft_offline_pfn_valid,
+    kmemleak_pfn_to_page=kmemleak.kmemleak_pfn_valid,
+    page_owner_pfn_to_page=page_owner.page_owner_pfn_valid,
 )
 """The v4.18 code paths."""
 
-AREAS = (versions_zone_device, versions_boot)
+AREAS = (versions_zone_device, versions_boot, versions_readers)
 """The tables of changes and releases, one per area of the model (the ZONE_DEVICE paths,
-boot memory and System RAM hotplug; the kernel's readers add theirs). Each module has
-``CHANGES`` (a tuple of :class:`Change`) and ``RELEASES`` (a tuple of :class:`Release`: a
-release's changes of that area, and the tree read)."""
+boot memory and System RAM hotplug, the kernel's readers). Each module has ``CHANGES`` (a
+tuple of :class:`Change`) and ``RELEASES`` (a tuple of :class:`Release`: a release's changes
+of that area, and the tree read)."""
 
 
 def _assemble() -> tuple[dict[str, Change], tuple[Release, ...]]:
@@ -158,3 +171,8 @@ def release_params(release: str) -> Params:
 def first_release(pred: Callable[[Params], bool]) -> str | None:
     """The first release whose switches satisfy ``pred``, if any."""
     return next((r for r in RELEASES if pred(release_params(r))), None)
+
+
+def device_releases() -> tuple[str, ...]:
+    """The releases modelled with ZONE_DEVICE paths: all but the boot-only ones (4.14)."""
+    return tuple(r for r in RELEASES if release_params(r).device_kinds)

@@ -36,6 +36,7 @@ HMM_DEVMEM_LOCK = "hmm_devmem_lock"
 DAX_REGION_RWSEM = "dax_region_rwsem"
 PADATA_WORKS_LOCK = "padata_works_lock"
 PADATA_JOB_LOCK = "padata_mt_job_state"
+MF_MUTEX = "mf_mutex"
 
 LOCK_KINDS: dict[str, LockKind] = {
     MEM_HOTPLUG_LOCK: LockKind.PERCPU_RWSEM,
@@ -48,6 +49,7 @@ LOCK_KINDS: dict[str, LockKind] = {
     DAX_REGION_RWSEM: LockKind.RWSEM,
     PADATA_WORKS_LOCK: LockKind.SPINLOCK,
     PADATA_JOB_LOCK: LockKind.SPINLOCK,
+    MF_MUTEX: LockKind.MUTEX,
 }
 
 

@@ -62,6 +62,9 @@ class MemoryState:
     """Memory block devices of hot-plugged System RAM."""
     memory_block_size: int = 0
     """``memory_block_size_bytes()`` once boot has probed it (0: not yet)."""
+    bound: set[str] = field(default_factory=set)
+    """Devices whose driver is bound (``driver_bound``): their memory is exposed to user
+    space."""
 
     def page(self, pfn: int) -> PageView:
         return PageView(pfn, self.memmap.record(pfn), self.layout)

@@ -55,6 +55,22 @@ PGMAP = Word.LRU_NEXT
 HMM_DATA = Word.LRU_PREV
 COMPOUND_HEAD = Word.LRU_NEXT
 
+FIELDS: dict[str, Word] = {
+    "flags": Word.FLAGS,
+    "compound_head": Word.LRU_NEXT,
+    "pgmap": Word.LRU_NEXT,
+    "lru": Word.LRU_NEXT,
+    "zone_device_data": Word.LRU_PREV,
+    "mapping": Word.MAPPING,
+    "index": Word.INDEX,
+    "private": Word.PRIVATE,
+    "_mapcount": Word.COUNTS,
+    "_refcount": Word.COUNTS,
+    "memcg_data": Word.MEMCG,
+}
+"""The fields a kernel path reads, by the name it uses, and the word each lives in (a read
+names its fields: :class:`~memmapsim.effects.ReadPage`)."""
+
 MAPCOUNT_MASK = 0xFFFF_FFFF
 REFCOUNT_SHIFT = 32
 REFCOUNT_MASK = 0xFFFF_FFFF << REFCOUNT_SHIFT
