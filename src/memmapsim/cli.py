@@ -439,6 +439,65 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command()
+def sweep(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="SPEC",
+            help="The sweep's TOML file: a base scenario and axes (README, Sweeps).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE.parquet",
+            help="The results, one row per point. Default: SPEC's name with .parquet, in the "
+            "current directory. Run again to finish a sweep that was stopped.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Local worker processes. Default: one per CPU.",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Run on this Dask scheduler (tcp://host:8786) instead; default: "
+            "$DASK_SCHEDULER_ADDRESS when --jobs is not given. Needs memmapsim[dask].",
+            show_default=False,
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Rewrite the Parquet file this often while running."),
+    ] = 10.0,
+) -> None:
+    """Run a grid of points — sizes, nodes, CPUs, kernels, cost-profile entries — built
+    from a base scenario, on local processes or a Dask cluster. Every result goes to a
+    journal as it arrives and into a Parquet file keyed by a hash of the point's
+    configuration: a sweep stopped at any moment and started again runs only what is
+    missing."""
+    from memmapsim.sweep.command import sweep as run_sweep
+
+    try:
+        run_sweep(spec, output, jobs, scheduler, checkpoint)
+    except InputError as e:
+        _fail(e)
+
+
 def profile_entries(name: str) -> list[dict[str, Any]]:
     """A profile's rows as ``memmapsim profiles`` shows them."""
     prof = load_profile(name)
