@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -125,6 +126,15 @@ BackendOpt = Annotated[
     str, typer.Option(metavar="runs|dense", help="Memmap backend (dense: small machines only).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+SaveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--save",
+        metavar="FILE",
+        help="Also write the --json document to FILE, for `memmapsim report`.",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     str,
     typer.Option(
@@ -155,6 +165,13 @@ def _refuse(where: str, what: str) -> NoReturn:
 
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _save(path: Path, data: Any) -> None:
+    """``--save``: the --json document, written as :mod:`.report.outputs` writes files."""
+    files = outputs.Outputs()
+    files.add(path, (json.dumps(data, indent=2) + "\n").encode())
+    files.commit()
 
 
 def _one_kernel(kernel: list[str] | None) -> str | None:
@@ -209,13 +226,17 @@ def run(
     engine: EngineOpt = "timing",
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
+    save: SaveOpt = None,
 ) -> None:
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
     the time it takes, per node. Prints tables; --json prints one JSON object."""
     try:
         _check_engine(engine, profile)
+        save_to = outputs.check_file(save, (".json",), "--save") if save is not None else None
         result = _run_one(scenario, _one_kernel(kernel), backend, engine, profile)
+        if save_to is not None:
+            _save(save_to, run_data(result))
     except InputError as e:
         _fail(e)
     if as_json:
@@ -275,6 +296,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
+    save: SaveOpt = None,
 ) -> None:
     """Run scenarios on several kernels and show them side by side (--json prints one JSON
     object, with a run per scenario and kernel): per scenario the pfn classes and the time
@@ -287,6 +309,7 @@ def compare(
             _refuse("SCENARIO", "a scenario is named twice: give it once")
         plot_to = outputs.check_plot(plot) if plot is not None else None
         dmesg_to = outputs.check_dmesg(dmesg) if dmesg is not None else None
+        save_to = outputs.check_file(save, (".json",), "--save") if save is not None else None
         scenarios = [_load(s) for s in scenario]
         for sc in scenarios:
             seen: dict[tuple[str, frozenset[str]], str] = {}
@@ -317,15 +340,17 @@ def compare(
             from memmapsim.report.plot import timeline
 
             files.add(plot_to[0], timeline(results, plot_to[1]))
-        files.commit()
-    except InputError as e:
-        _fail(e)
-    if as_json:
         data: dict[str, Any] = {"runs": [run_data(r) for r in results]}
         if len(scenarios) == 1:
             data = {"scenario": scenarios[0].name} | data
         else:
             data = {"scenarios": [sc.name for sc in scenarios]} | data
+        if save_to is not None:
+            files.add(save_to, (json.dumps(data, indent=2) + "\n").encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+    if as_json:
         _emit_json(data)
         return
     from memmapsim.report.text import print_compare, print_summary
