@@ -523,6 +523,41 @@ def sweep(
         _fail(e)
 
 
+@app.command()
+def report(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RESULT...",
+            help="Saved results: run/compare --json or --save files, validate --json "
+            "files, sweep Parquet files.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")
+    ] = "report.html",
+    title: Annotated[str, typer.Option(metavar="TEXT", help="The page's title.")] = (
+        "memmapsim report"
+    ),
+) -> None:
+    """Write one self-contained HTML page (no network: inline CSS, SVG and a little
+    JavaScript) from saved results: the scenarios and kernels, zoomable per-CPU
+    timelines, time per node, lock holds, scaling curves of sweeps, the validation
+    table, findings and the simulated kernel logs."""
+    from memmapsim.report.html import render
+    from memmapsim.report.inputs import read_inputs
+
+    try:
+        out = outputs.check_file(output, (".html", ".htm"), "--output")
+        files = outputs.Outputs()
+        files.add(out, render(read_inputs(inputs), title).encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+    print(f"wrote {out}")
+
+
 def profile_entries(name: str) -> list[dict[str, Any]]:
     """A profile's rows as ``memmapsim profiles`` shows them."""
     prof = load_profile(name)

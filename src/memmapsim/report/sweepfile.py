@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import stat
 from dataclasses import dataclass
@@ -142,9 +143,25 @@ def read_sweep(path: str) -> SweepFile:
         if got != kind:
             raise InputError(path, name, f"column of type {got}, expected {kind}")
     for axis in meta["axes"]:
-        if axis["name"] not in schema.names:
-            raise InputError(path, axis["name"], "the axis has no column")
+        name, kind = axis["name"], axis["kind"]
+        if name not in schema.names:
+            raise InputError(path, name, "the axis has no column")
+        got = str(schema.field(name).type)
+        want = "double" if kind == "float64" else kind
+        if got != want:
+            raise InputError(path, name, f"column of type {got}, but the axis is {kind}")
     return SweepFile(path, meta, table)
+
+
+def _of_kind(v: Any, kind: str) -> bool:
+    """Whether an axis value in the metadata is of the axis's kind (numbers finite)."""
+    if kind == "string":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return isinstance(v, int) if kind == "int64" else math.isfinite(v)
 
 
 def _meta(path: str, raw: bytes) -> dict[str, Any]:
@@ -166,9 +183,12 @@ def _meta(path: str, raw: bytes) -> dict[str, Any]:
             and isinstance(a.get("name"), str)
             and a.get("kind") in KIND_TYPES
             and isinstance(a.get("values"), list)
+            and all(_of_kind(v, a["kind"]) for v in a["values"])
         )
         if not ok:
             raise InputError(path, f"{where}.axes[{i}]", "expected {name, kind, values}")
+    if not isinstance(meta.get("points"), int) or isinstance(meta.get("points"), bool):
+        raise InputError(path, f"{where}.points", "expected an integer")
     for k in ("name", "base"):
         if not isinstance(meta.get(k), str):
             raise InputError(path, f"{where}.{k}", "expected a string")
