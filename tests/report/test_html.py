@@ -323,3 +323,18 @@ def test_bad_paths_are_one_line(
 ) -> None:
     monkeypatch.chdir(saved["compare"].parent)
     assert words in assert_one_line_error(invoke("report", *args), where)
+
+
+def test_a_sweep_with_a_damaged_page_is_one_line(tmp_path: Path, saved: dict[str, Path]) -> None:
+    """Bytes that are not UTF-8 in a string column: the footer reads, the rows do not."""
+    table = pq.read_table(saved["sweep"])
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table, plain, compression="none", write_statistics=False)
+    data = plain.read_bytes()
+    assert data.count(b"tiny-pmem") >= 1
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(data.replace(b"tiny-pmem", b"\xfftiny-pme", 1))
+    line = assert_one_line_error(
+        invoke("report", str(bad), "-o", str(tmp_path / "o.html")), str(bad)
+    )
+    assert "not a readable Parquet file" in line

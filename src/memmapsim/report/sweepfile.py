@@ -66,13 +66,16 @@ class SweepFile:
     path: str
     meta: dict[str, Any]
     table: pa.Table
+    row_list: list[dict[str, Any]]
+    """The rows, decoded when the file was read (a damaged page fails there, as bad
+    input, not later)."""
 
     @property
     def axes(self) -> list[dict[str, Any]]:
         return list(self.meta["axes"])
 
     def rows(self) -> list[dict[str, Any]]:
-        return list(self.table.to_pylist())
+        return list(self.row_list)
 
 
 def arrow_type(kind: str) -> pa.DataType:
@@ -129,7 +132,8 @@ def read_sweep(path: str) -> SweepFile:
         pf = pq.ParquetFile(path)
         schema = pf.schema_arrow
         table = pf.read()
-    except (pa.ArrowException, OSError, ValueError) as e:
+        rows = table.to_pylist()
+    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as e:
         why = " ".join(str(e).split())
         raise InputError(path, None, f"not a readable Parquet file (truncated?): {why}") from None
     raw = (schema.metadata or {}).get(META_KEY)
@@ -150,7 +154,7 @@ def read_sweep(path: str) -> SweepFile:
         want = "double" if kind == "float64" else kind
         if got != want:
             raise InputError(path, name, f"column of type {got}, but the axis is {kind}")
-    return SweepFile(path, meta, table)
+    return SweepFile(path, meta, table, rows)
 
 
 def _of_kind(v: Any, kind: str) -> bool:
