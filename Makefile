@@ -56,10 +56,12 @@ docs: install
 	$(BIN)/memmapsim validate --markdown --profile modern-x86 > docs/validation-modern-x86.md
 	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot docs/img/duyck-2018-timeline.png > /dev/null
 
-# The README's picture of the report (needs `make demo`'s out/report.html and Chromium).
+# The README's picture of the report: `make demo`'s out/report.html in Chromium, cropped
+# to its timelines.
 docs-report-image: demo
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1700 \
-		--screenshot=docs/img/report.png "file://$(CURDIR)/out/report.html#timelines" 2>/dev/null
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,8000 \
+		--screenshot=out/report-full.png "file://$(CURDIR)/out/report.html" 2>/dev/null
+	$(BIN)/python docs/img/crop_report.py out/report-full.png docs/img/report.png
 
 format: install
 	$(BIN)/ruff format src tests bench
