@@ -32,9 +32,11 @@ test: install
 
 CHROMIUM ?= chromium
 
-# The HTML report in headless Chromium (Debian's package, installed here if missing).
+# The HTML report in headless Chromium, printed and read back with pdftotext (Debian's
+# chromium and poppler-utils, installed here if missing).
 browser-test: install
-	command -v $(CHROMIUM) >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	command -v $(CHROMIUM) >/dev/null && command -v pdftotext >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q chromium poppler-utils; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider -m browser tests/report/test_browser.py
 
 FUZZ_EXAMPLES ?= 10000

@@ -295,7 +295,7 @@ def test_a_parquet_that_is_not_a_sweep_is_one_line(tmp_path: Path) -> None:
     line = assert_one_line_error(
         invoke("report", str(bad), "-o", str(tmp_path / "o.html")), str(bad)
     )
-    assert "not a memmapsim sweep file" in line
+    assert "not a memmapsim sweep file (no memmapsim.sweep metadata)" in line
 
 
 def test_a_sweep_whose_metadata_lies_is_one_line(tmp_path: Path, saved: dict[str, Path]) -> None:

@@ -27,6 +27,7 @@ from memmapsim.simulate import simulate
 from memmapsim.sweep.run import run_point, task_of
 from memmapsim.sweep.shape import MachineAxes, shape
 from memmapsim.sweep.spec import load_spec
+from memmapsim.sweep.store import Store
 from memmapsim.units import GiB, MiB
 from tests.test_cli import assert_one_line_error
 
@@ -269,6 +270,35 @@ def test_a_line_cut_by_a_kill_is_dropped_and_its_point_runs_again(tmp_path: Path
     assert out.read_bytes() == whole
 
 
+def test_the_cut_line_is_cut_off_before_anything_is_appended(tmp_path: Path) -> None:
+    """Else the next result would be glued to it, and lost at the next start."""
+    spec = load_spec(write(tmp_path / "s.toml", 'base = "tiny-pmem"\n[axes]\nnodes = [1, 2, 3]\n'))
+    out = tmp_path / "s.parquet"
+    first, second, third = (run_point(task_of(p)) for p in spec.points)
+    line = json.dumps({"key": first[0], "row": first[1]})
+    Path(str(out) + ".journal").write_text(line + "\n" + line[:30])
+    store = Store(spec, out)
+    store.open()
+    store.add(*second)
+    store.close()
+    again = Store(spec, out)
+    again.open()
+    assert (again.from_journal, again.damaged) == (2, 0)
+    assert [p.key for p in again.pending()] == [third[0]]
+    again.close()
+
+
+def test_a_result_is_on_disk_before_add_returns(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path / "s.toml", 'base = "tiny-pmem"\n'))
+    store = Store(spec, tmp_path / "s.parquet")
+    store.open()
+    key, row = run_point(task_of(spec.points[0]))
+    store.add(key, row)
+    on_disk = Path(str(tmp_path / "s.parquet") + ".journal").read_text()
+    store.close()
+    assert json.loads(on_disk) == {"key": key, "row": row}
+
+
 def test_a_dask_cluster_gives_the_same_file(tmp_path: Path, reference: tuple[Path, bytes]) -> None:
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "grid.parquet"
@@ -372,7 +402,7 @@ def test_a_bad_spec_is_one_line_naming_file_and_field(
     ("content", "words"),
     [
         (b"PAR1 and then nothing", "not a readable Parquet file"),
-        (None, "not a memmapsim sweep file"),
+        (None, "not a memmapsim sweep file (no memmapsim.sweep metadata)"),
     ],
     ids=["truncated", "not a sweep"],
 )
