@@ -469,3 +469,13 @@ def test_an_unreachable_scheduler_is_one_line(
     out = str(tmp_path / "o.parquet")
     result = invoke("sweep", str(reference[0]), "-o", out, "--scheduler", "tcp://127.0.0.1:9")
     assert "cannot reach the Dask scheduler" in assert_one_line_error(result, "--scheduler")
+
+
+def test_a_sweep_that_could_not_start_leaves_no_journal(
+    reference: tuple[Path, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("memmapsim.sweep.run.CONNECT_TIMEOUT_S", 1)
+    out = tmp_path / "o.parquet"
+    invoke("sweep", str(reference[0]), "-o", str(out), "--scheduler", "tcp://127.0.0.1:9")
+    assert list(tmp_path.iterdir()) == []

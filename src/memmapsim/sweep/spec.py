@@ -114,9 +114,6 @@ class Point:
     profile: CostProfile
     key: str
 
-    def describe(self) -> str:
-        return describe(self.params)
-
 
 @dataclass(frozen=True)
 class SweepSpec:

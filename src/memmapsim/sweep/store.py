@@ -143,7 +143,6 @@ class Store:
         """Lock the journal, then read what earlier runs finished."""
         if self.journal.is_dir():
             raise InputError(str(self.journal), None, "is a directory")
-        created = not self.journal.exists()
         try:
             fh = open(self.journal, "a+b")  # noqa: SIM115 (held open until close())
         except OSError as e:
@@ -163,9 +162,6 @@ class Store:
             self._read_journal()
         except BaseException:
             self.close()
-            if created:
-                with contextlib.suppress(OSError):
-                    self.journal.unlink()
             raise
 
     def _clean_temporaries(self) -> None:
@@ -256,6 +252,11 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        """Release the journal; an empty one (nothing finished yet) is removed."""
         if self._fh is not None:
+            empty = self._fh.seek(0, os.SEEK_END) == 0
+            if empty:
+                with contextlib.suppress(OSError):
+                    self.journal.unlink()
             self._fh.close()  # releases the lock
             self._fh = None
