@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 from memmapsim.cli import app
 from memmapsim.config.scenario import load_scenario
 from memmapsim.engine.costs import load_profile
+from memmapsim.report.progress import Progress
 from memmapsim.report.sweepfile import read_sweep
 from memmapsim.simulate import simulate
 from memmapsim.sweep.run import run_point, task_of
@@ -479,3 +480,41 @@ def test_a_sweep_that_could_not_start_leaves_no_journal(
     out = tmp_path / "o.parquet"
     invoke("sweep", str(reference[0]), "-o", str(out), "--scheduler", "tcp://127.0.0.1:9")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_sweep_bar_says_how_long_is_left() -> None:
+    """The time left appears once a step is done (rich estimates it from the rate)."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    with Progress("grid: sweeping", total=4, console=console, delay_s=0, eta=True) as bar:
+        bar.advance()
+        time.sleep(0.1)
+        bar.advance()
+    assert "ETA" in buf.getvalue()
+    plain = io.StringIO()
+    console = Console(file=plain, force_terminal=True, width=120)
+    with Progress("x", total=4, console=console, delay_s=0) as bar:
+        bar.advance()
+    assert "ETA" not in plain.getvalue()
+
+
+def test_the_sweep_command_asks_for_the_time_left(
+    reference: tuple[Path, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[dict[str, object]] = []
+
+    class Spy(Progress):
+        def __init__(self, *args: object, **kw: object) -> None:
+            made.append(kw)
+            super().__init__(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("memmapsim.sweep.command.Progress", Spy)
+    assert (
+        invoke("sweep", str(reference[0]), "-o", str(tmp_path / "o.parquet"), "-j", "1").exit_code
+        == 0
+    )
+    assert made and made[0]["eta"] is True and made[0]["total"] == POINTS
