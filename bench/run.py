@@ -18,7 +18,10 @@ What is measured (median of several repetitions, wall clock):
    under a second.
 7. the race explorer: schedules per second, exhaustive (dfs) and PCT, on tiny-pmem with
    memory_failure at every pfn class, and the time to the first finding of each race the
-   issue names (each explored alone: one reader at one pfn, in one process).
+   issue names (each explored alone: one reader at one pfn, in one process);
+7. sweep points per second: a 200-point grid over tiny-pmem (5 kernels x 1-4 nodes x 10
+   sizes) from the SPEC to the Parquet file, in one process and on a local pool of one
+   process per CPU (its start included).
 
 Bytecode caching is turned on for the measured processes (PYTHONDONTWRITEBYTECODE is
 cleared): a user's installation has compiled modules, and without them every run
@@ -35,6 +38,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -204,6 +208,35 @@ def explorer_rows(tmp: Path) -> list[str]:
     return rows
 
 
+SWEEP_SPEC = """
+base = "tiny-pmem"
+[axes]
+kernel = ["4.18", "4.20", "5.10", "6.6", "7.1"]
+nodes = [1, 2, 3, 4]
+device_memory_per_node = ["64M", "128M", "200M", "256M", "512M", "1G", "2G", "4G", "8G", "16G"]
+"""
+
+
+def sweep_rates() -> list[tuple[int, int, float]]:
+    """(jobs, points, seconds) for the sweep grid, in one process and on the local pool."""
+    from memmapsim.sweep.run import Executor, run_sweep
+    from memmapsim.sweep.spec import SweepSpec, load_spec
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path = Path(tmp) / "grid.toml"
+        spec_path.write_text(SWEEP_SPEC)
+        for jobs in (1, os.cpu_count() or 1):
+            spec = load_spec(str(spec_path))
+
+            def once(jobs: int = jobs, spec: SweepSpec = spec) -> None:
+                target = Path(tmp) / f"grid-{jobs}-{time.monotonic_ns()}.parquet"
+                run_sweep(spec, target, Executor(jobs=jobs))
+
+            out.append((jobs, len(spec.points), median_time(once, 3)))
+    return out
+
+
 def machine_info() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -290,10 +323,9 @@ def main() -> int:
         end = cli_time("run", name, "--kernel", BOOT_KERNEL, "--json")
         boots.append((name, sc.description, at, worst, n, end))
     rate = rates()
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         first = explorer_rows(Path(tmp))
+    sweeps = sweep_rates()
 
     date = dt.date.today().isoformat()
     lines = [
@@ -310,6 +342,13 @@ def main() -> int:
         f"≈3.2 G pfns, runs backend; peak RSS {rss / 1024:.0f} MiB |",
         f"| duyck-2018 on 4.18 and on 4.20 in one process (time, final state, invariants) | "
         f"{both * 1000:.1f} ms | timing engine, both kernels together |",
+        *(
+            f"| `memmapsim sweep` of {n} tiny-pmem points (5 kernels x 1-4 nodes x 10 sizes), "
+            f"{'one process' if jobs == 1 else f'{jobs} local processes'} | {t:.2f} s | "
+            f"{n / t:.0f} points/s, SPEC to Parquet"
+            + (", pool start included |" if jobs > 1 else " |")
+            for jobs, n, t in sweeps
+        ),
         "",
         "The same machine at other sizes (4.20, in one process):",
         "",

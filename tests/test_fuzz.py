@@ -1,5 +1,8 @@
 """Fuzzing the command line: every built-in scenario and cost profile, mutated, through
-``run``, ``compare``, ``trace`` and ``page`` in process, on the runs backend.
+``run``, ``compare``, ``trace``, ``page`` and ``sweep`` (the scenario as a sweep's base,
+the profile as one of its axis values) in process, on the runs backend; and saved results
+(``run``/``compare``/``validate`` JSON and a sweep's Parquet file), mutated, through
+``report``.
 
 Whatever the input, a case must end with exit 0, or exit 2 and exactly one line on
 stderr; never a traceback, never another status, and never more than
@@ -15,7 +18,9 @@ sets ``MEMMAPSIM_FUZZ_EXAMPLES`` (10,000 by default) and a random seed.
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import math
 import os
 import signal
@@ -143,7 +148,7 @@ def without_none(v: Any) -> Any:
 
 @st.composite
 def mutated_doc(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
-    doc = tomllib.loads(tomllib_dump(doc))  # a deep copy
+    doc = copy.deepcopy(doc)
     for _ in range(draw(st.integers(1, 3))):
         all_paths = list(paths(doc))
         if not all_paths:
@@ -160,7 +165,7 @@ def mutated_doc(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
         elif op == "delete":
             del parent[key]
         elif op == "duplicate" and isinstance(parent, list):
-            parent.insert(key, tomllib.loads(tomllib_dump({"v": parent[key]}))["v"])
+            parent.insert(key, copy.deepcopy(parent[key]))
         elif op == "duplicate" and isinstance(parent, dict):
             parent[f"{key}_copy"] = parent[key]
         elif op == "add" and isinstance(parent[key], dict):
@@ -264,9 +269,51 @@ PFN_ARG = st.one_of(
 )
 
 
+@functools.cache
+def results() -> dict[str, bytes]:
+    """Saved results, as ``memmapsim report`` reads them (made once, when first drawn)."""
+    import tempfile
+
+    out = {
+        "run": runner.invoke(app, ["run", "tiny-pmem", "--json"]).stdout.encode(),
+        "compare": runner.invoke(
+            app, ["compare", "tiny-hmm", "-k", "5.0", "-k", "6.6", "--json"]
+        ).stdout.encode(),
+        "validate": runner.invoke(
+            app, ["validate", "--json", "--profile", "modern-x86"]
+        ).stdout.encode(),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        spec, parquet = Path(tmp) / "s.toml", Path(tmp) / "s.parquet"
+        spec.write_text('base = "tiny-pmem"\n[axes]\nkernel = ["4.18", "4.20"]\nnodes = [1, 2]\n')
+        runner.invoke(app, ["sweep", str(spec), "-o", str(parquet), "-j", "1"])
+        out["sweep"] = parquet.read_bytes()
+    return out
+
+
 @st.composite
-def case(draw: st.DrawFn) -> tuple[list[str], bytes, bytes | None]:
-    """(command line with placeholders S and P for the files, scenario bytes, profile)."""
+def result_file(draw: st.DrawFn) -> bytes:
+    """A saved result, its JSON mutated structurally or its bytes edited."""
+    kind = draw(st.sampled_from(sorted(results())))
+    data = results()[kind]
+    how = draw(st.sampled_from(["none", "structure", "bytes"] if kind != "sweep" else ["bytes"]))
+    if how == "structure":
+        data = json.dumps(draw(mutated_doc(json.loads(data)))).encode()
+    elif how == "bytes":
+        data = draw(byte_edits(data))
+    return data
+
+
+SWEEP_SPEC = """base = "{S}"
+[axes]
+kernel = [{kernels}]
+"""
+
+
+@st.composite
+def case(draw: st.DrawFn) -> tuple[list[str], bytes, bytes | None, bytes | None]:
+    """(command line with placeholders S, P and X for the files, scenario bytes, profile,
+    the third file: a sweep's SPEC, with {S} and {P} for the paths, or a saved result)."""
     target = draw(st.sampled_from(["scenario", "profile"]))
     if target == "scenario":
         _name, scenario = draw(input_file("scenario"))
@@ -276,8 +323,9 @@ def case(draw: st.DrawFn) -> tuple[list[str], bytes, bytes | None]:
         scenario = SCENARIOS[draw(st.sampled_from(sorted(SCENARIOS)))].encode()
         _name, profile = draw(input_file("profile"))
         profile_args = ["--profile", "P"]
-    command = draw(st.sampled_from(["run", "compare", "trace", "page"]))
+    command = draw(st.sampled_from(["run", "compare", "trace", "page", "sweep", "report"]))
     kernel = ["--kernel", draw(KERNEL_ARG)] if draw(st.booleans()) else []
+    extra: bytes | None = None
     if command == "run":
         args = ["run", "S", *kernel, *profile_args, *draw(st.sampled_from([[], ["--json"]]))]
     elif command == "compare":
@@ -286,10 +334,20 @@ def case(draw: st.DrawFn) -> tuple[list[str], bytes, bytes | None]:
     elif command == "trace":
         engine = ["--engine", "timing"] if profile is not None or draw(st.booleans()) else []
         args = ["trace", "S", *kernel, *engine, *profile_args]
+    elif command == "sweep":
+        kernels = draw(st.lists(KERNEL_ARG, min_size=1, max_size=2, unique=True))
+        spec = SWEEP_SPEC.replace("{kernels}", ", ".join(json.dumps(k) for k in kernels))
+        if profile is not None:
+            spec += 'profile = ["{P}"]\n'
+        extra = spec.encode()
+        args = ["sweep", "X", "-o", "O", "--jobs", "1"]
+    elif command == "report":
+        extra = draw(result_file())
+        args = ["report", "X", "-o", "H"]
     else:
         scenario_args = ["page", "S", draw(PFN_ARG), *kernel, "--json"]
         args = scenario_args if profile is None else ["run", "S", *profile_args]
-    return args, scenario, profile
+    return args, scenario, profile, extra
 
 
 class CaseTimeoutError(Exception):
@@ -316,18 +374,31 @@ runner = CliRunner()
 STATS: dict[str, int] = {"cases": 0, "exit 0": 0, "exit 2": 0}
 
 
-def check_case(tmp: Path, args: list[str], scenario: bytes, profile: bytes | None) -> None:
-    spath, ppath = tmp / "s.toml", tmp / "p.toml"
+def check_case(
+    tmp: Path, args: list[str], scenario: bytes, profile: bytes | None, extra: bytes | None = None
+) -> None:
+    spath, ppath, xpath = tmp / "s.toml", tmp / "p.toml", tmp / "x"
+    opath, hpath = tmp / "o.parquet", tmp / "o.html"
+    for old in (opath, Path(f"{opath}.journal"), hpath):
+        old.unlink(missing_ok=True)
     spath.write_bytes(scenario)
     if profile is not None:
         ppath.write_bytes(profile)
-    argv = [str(spath) if a == "S" else str(ppath) if a == "P" else a for a in args]
+    if extra is not None and args[0] == "sweep":
+        extra = extra.replace(b"{S}", str(spath).encode()).replace(b"{P}", str(ppath).encode())
+    if extra is not None:
+        xpath.write_bytes(extra)
+    paths = {"S": spath, "P": ppath, "X": xpath, "O": opath, "H": hpath}
+    argv = [str(paths[a]) if a in paths else a for a in args]
     start = time.monotonic()
     with time_limit(3 * CASE_LIMIT_S):
         result = runner.invoke(app, argv)
     took = time.monotonic() - start
     STATS["cases"] += 1
-    shown = f"{argv}\n--- scenario:\n{scenario[:3000]!r}\n--- profile:\n{(profile or b'')[:3000]!r}"
+    shown = (
+        f"{argv}\n--- scenario:\n{scenario[:3000]!r}\n--- profile:\n{(profile or b'')[:3000]!r}"
+        f"\n--- third file:\n{(extra or b'')[:3000]!r}"
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{shown}\n{result.exc_info}"
     )
@@ -360,7 +431,7 @@ def test_fuzz_the_command_line(tmp_path: Path) -> None:
         suppress_health_check=list(HealthCheck),
     )
     @given(case())
-    def fuzz(c: tuple[list[str], bytes, bytes | None]) -> None:
+    def fuzz(c: tuple[list[str], bytes, bytes | None, bytes | None]) -> None:
         check_case(tmp_path, *c)
 
     for key in STATS:

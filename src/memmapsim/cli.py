@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -126,6 +127,15 @@ BackendOpt = Annotated[
     str, typer.Option(metavar="runs|dense", help="Memmap backend (dense: small machines only).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+SaveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--save",
+        metavar="FILE",
+        help="Also write the --json document to FILE, for `memmapsim report`.",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     str,
     typer.Option(
@@ -156,6 +166,13 @@ def _refuse(where: str, what: str) -> NoReturn:
 
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _save(path: Path, data: Any) -> None:
+    """``--save``: the --json document, written as :mod:`.report.outputs` writes files."""
+    files = outputs.Outputs()
+    files.add(path, (json.dumps(data, indent=2) + "\n").encode())
+    files.commit()
 
 
 def _one_kernel(kernel: list[str] | None) -> str | None:
@@ -212,13 +229,17 @@ def run(
     engine: EngineOpt = "timing",
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
+    save: SaveOpt = None,
 ) -> None:
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
     the time it takes, per node. Prints tables; --json prints one JSON object."""
     try:
         _check_engine(engine, profile)
+        save_to = outputs.check_file(save, (".json",), "--save") if save is not None else None
         result = _run_one(scenario, _one_kernel(kernel), backend, engine, profile)
+        if save_to is not None:
+            _save(save_to, run_data(result))
     except InputError as e:
         _fail(e)
     if as_json:
@@ -279,6 +300,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
+    save: SaveOpt = None,
 ) -> None:
     """Run scenarios on several kernels and show them side by side (--json prints one JSON
     object, with a run per scenario and kernel): per scenario the pfn classes and the time
@@ -291,6 +313,7 @@ def compare(
             _refuse("SCENARIO", "a scenario is named twice: give it once")
         plot_to = outputs.check_plot(plot) if plot is not None else None
         dmesg_to = outputs.check_dmesg(dmesg) if dmesg is not None else None
+        save_to = outputs.check_file(save, (".json",), "--save") if save is not None else None
         scenarios = [_load(s) for s in scenario]
         for sc in scenarios:
             seen: dict[tuple[str, frozenset[str]], str] = {}
@@ -321,15 +344,17 @@ def compare(
             from memmapsim.report.plot import timeline
 
             files.add(plot_to[0], timeline(results, plot_to[1]))
-        files.commit()
-    except InputError as e:
-        _fail(e)
-    if as_json:
         data: dict[str, Any] = {"runs": [run_data(r) for r in results]}
         if len(scenarios) == 1:
             data = {"scenario": scenarios[0].name} | data
         else:
             data = {"scenarios": [sc.name for sc in scenarios]} | data
+        if save_to is not None:
+            files.add(save_to, (json.dumps(data, indent=2) + "\n").encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+    if as_json:
         _emit_json(data)
         return
     from memmapsim.report.text import print_compare, print_summary
@@ -443,6 +468,100 @@ def validate(
         print_table(_console(), n_t, "not covered")
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="SPEC",
+            help="The sweep's TOML file: a base scenario and axes (README, Sweeps).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE.parquet",
+            help="The results, one row per point. Default: SPEC's name with .parquet, in the "
+            "current directory. Run again to finish a sweep that was stopped.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Local worker processes. Default: one per CPU.",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Run on this Dask scheduler (tcp://host:8786) instead; default: "
+            "$DASK_SCHEDULER_ADDRESS when --jobs is not given. Needs memmapsim[dask].",
+            show_default=False,
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="Rewrite the Parquet file this often while running."),
+    ] = 10.0,
+) -> None:
+    """Run a grid of points — sizes, nodes, CPUs, kernels, cost-profile entries — built
+    from a base scenario, on local processes or a Dask cluster. Every result goes to a
+    journal as it arrives and into a Parquet file keyed by a hash of the point's
+    configuration: a sweep stopped at any moment and started again runs only what is
+    missing."""
+    from memmapsim.sweep.command import sweep as run_sweep
+
+    try:
+        run_sweep(spec, output, jobs, scheduler, checkpoint)
+    except InputError as e:
+        _fail(e)
+
+
+@app.command()
+def report(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RESULT...",
+            help="Saved results: run/compare --json or --save files, validate --json "
+            "files, sweep Parquet files.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")
+    ] = "report.html",
+    title: Annotated[str, typer.Option(metavar="TEXT", help="The page's title.")] = (
+        "memmapsim report"
+    ),
+) -> None:
+    """Write one self-contained HTML page (no network: inline CSS, SVG and a little
+    JavaScript) from saved results: the scenarios and kernels, zoomable per-CPU
+    timelines, time per node, lock holds, scaling curves of sweeps, the validation
+    table, findings and the simulated kernel logs."""
+    from memmapsim.report.html import render
+    from memmapsim.report.inputs import read_inputs
+
+    try:
+        out = outputs.check_file(output, (".html", ".htm"), "--output")
+        files = outputs.Outputs()
+        files.add(out, render(read_inputs(inputs), title).encode())
+        files.commit()
+    except InputError as e:
+        _fail(e)
+    print(f"wrote {out}")
 
 
 def profile_entries(name: str) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from memmapsim.report.data import run_data
 from memmapsim.simulate import RunResult, simulate, topology
 
 KERNELS = ("4.18", "4.18+nonatomic-reserved", "4.20", "4.20+node-local-probe")
-TIMING_KEYS = ("total_s", "lock_hold_s", "nodes", "cost_profile", "dmesg")
+TIMING_KEYS = ("total_s", "lock_hold_s", "nodes", "cost_profile", "dmesg", "timeline")
 DEVICE_TIMING_KEYS = ("cpu", "init_s", "lock_wait_s", "lock_hold_s", "start_s", "finish_s")
 
 

@@ -110,6 +110,53 @@ def timing_data(t: TimingSummary) -> dict[str, Any]:
     }
 
 
+def machine_data(r: RunResult) -> dict[str, Any]:
+    """The scenario's machine: its nodes with their CPUs and DRAM ranges."""
+    m = r.scenario.machine
+    return {
+        "description": m.description,
+        "five_level_paging": m.five_level_paging,
+        "nodes": [
+            {
+                "id": n.id,
+                "cpus": n.cpus,
+                "dram": [[_hex(d.start), _hex(d.size)] for d in n.dram],
+            }
+            for n in m.nodes
+        ],
+    }
+
+
+def timeline_data(r: RunResult) -> dict[str, Any]:
+    """The timing engine's intervals (work or lock wait, per thread and CPU) and lock
+    holds, in seconds to the nanosecond: what ``memmapsim report`` draws as per-CPU
+    timelines. The fields of ``trace --engine timing --json`` less the pfns written."""
+    return {
+        "intervals": [
+            {
+                "thread": iv.thread,
+                "cpu": iv.cpu,
+                "node": iv.node,
+                "kind": iv.kind,
+                "detail": iv.detail,
+                "start_s": round(iv.start * 1e-9, 9),
+                "end_s": round(iv.end * 1e-9, 9),
+                "locked": iv.locked,
+            }
+            for iv in sorted(r.intervals, key=lambda i: (i.start, i.thread, i.cpu))
+        ],
+        "lock_holds": [
+            {
+                "lock": h.lock,
+                "thread": h.thread,
+                "start_s": round(h.start * 1e-9, 9),
+                "end_s": round(h.end * 1e-9, 9),
+            }
+            for h in sorted(r.holds, key=lambda h: (h.start, h.thread))
+        ],
+    }
+
+
 def dmesg_lines(r: RunResult) -> list[str]:
     """The run's printk lines with simulated timestamps, as the kernel's log shows them."""
     off = r.scenario.knobs.probe_start_s
@@ -152,6 +199,8 @@ def run_data(r: RunResult) -> dict[str, Any]:
     k = r.kernel
     out: dict[str, Any] = {
         "scenario": r.scenario.name,
+        "description": r.scenario.description,
+        "machine": machine_data(r),
         "kernel": k.name,
         "release": k.release,
         "changes": list(k.changes),
@@ -173,6 +222,7 @@ def run_data(r: RunResult) -> dict[str, Any]:
             dev["cpu"] = r.cpus[span.name]
             dev |= {key: v for key, v in span_data(span).items() if key != "node"}
         out["dmesg"] = dmesg_lines(r)
+        out["timeline"] = timeline_data(r)
     else:
         out["dmesg"] = [ln.text for ln in r.log]
     return out

@@ -4,6 +4,8 @@ one of them was written.
 
 - ``--plot FILE``: the suffix picks the format (.png, .svg, .pdf); anything else, no
   suffix, a directory or a missing parent directory is refused before simulating.
+- ``--save FILE`` (.json), ``report -o FILE`` (.html): not a directory, in a directory
+  that exists.
 - ``--dmesg DIR``: an empty path or an existing non-directory is refused; the directory
   (and its missing parents) is made only when the files are written.
 - Each file is first written beside its final name (hidden, with a unique suffix), then

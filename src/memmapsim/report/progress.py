@@ -30,9 +30,15 @@ class Progress:
         *,
         console: Console | None = None,
         delay_s: float | None = None,
+        eta: bool = False,
+        enabled: bool | None = None,
     ) -> None:
+        """``eta``: also show the time left (estimated from the rate so far), for long
+        runs of many similar steps (a sweep); ``enabled=False``: never draw."""
         self.console = console
-        self.enabled = console.is_terminal if console is not None else sys.stderr.isatty()
+        if enabled is None:
+            enabled = console.is_terminal if console is not None else sys.stderr.isatty()
+        self.enabled, self.eta = enabled, eta
         self.delay_s = DELAY_S if delay_s is None else delay_s
         self.label, self.total, self.done, self.now = label, total, 0, ""
         self._bar: RichProgress | None = None
@@ -61,6 +67,7 @@ class Progress:
             ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
         from rich.progress import Progress as RichProgress
 
@@ -73,6 +80,8 @@ class Progress:
             if self.total is not None:
                 columns.append(MofNCompleteColumn())
             columns.append(TimeElapsedColumn())
+            if self.eta and self.total is not None:
+                columns += [TextColumn("ETA"), TimeRemainingColumn()]
             self._bar = RichProgress(*columns, console=self.console, transient=True)
             self._task = self._bar.add_task(
                 self._description(), total=self.total, completed=self.done
