@@ -964,16 +964,32 @@ def predict(
         "interval_s": [round(pred.low_s, 6), round(pred.high_s, 6)],
         "rel_sigma": pred.rel_sigma,
     }
+    if pred.boot is not None:
+        data["boot"] = {
+            "total_s": round(pred.boot.s, 6),
+            "interval_s": [round(pred.boot.low_s, 6), round(pred.boot.high_s, 6)],
+            "nodes": [
+                {"id": nid, "init_s": round(i.s, 6), "interval_s": [round(i.low_s, 6),
+                 round(i.high_s, 6)]}
+                for nid, i in pred.nodes.items()
+            ],
+        }  # fmt: skip
     if as_json:
         _emit_json(data)
         return
     from memmapsim.report.text import say
 
-    say(
-        _console(),
-        f"{sc.name} on {r.kernel.name}: {pred.total_s:.3f} s "
-        f"(±2σ of the fitted factor: {pred.low_s:.3f}-{pred.high_s:.3f} s)",
-    )
+    def shown(what: str, s: float, low: float, high: float) -> str:
+        return f"{what} {s:.3f} s (±2σ of the fitted factor: {low:.3f}-{high:.3f} s)"
+
+    head = f"{sc.name} on {r.kernel.name}:"
+    if pred.boot is None or sc.devices:
+        say(_console(), f"{head} {shown('devices', pred.total_s, pred.low_s, pred.high_s)}")
+    if pred.boot is not None:
+        b = pred.boot
+        say(_console(), f"{head} {shown('boot (deferred init)', b.s, b.low_s, b.high_s)}")
+        for nid, i in pred.nodes.items():
+            say(_console(), f"  {shown(f'node {nid} init', i.s, i.low_s, i.high_s)}")
 
 
 ReaderOpt = Annotated[

@@ -9,7 +9,12 @@ From :class:`~memmapsim.io.extract.Machine`:
   (e820 types 7 and 12), memmap on the device (ndctl's default), on the node whose DRAM
   comes last below it (the log has no SRAT lines for them) — named ``pmem0``, ``pmem1``…
   in address order, which is how the nd bus names them;
-- **kernel**: the newest modelled release not newer than the log's ``Linux version``.
+- **kernel**: the newest modelled release not newer than the log's ``Linux version``;
+- **boot**: when the log timed a node's deferred struct page init, a ``[boot]`` table
+  (deferred init on), priced by ``modern-x86``, the profile with boot costs. The log's
+  ``Memory:`` line gives only the sum of the early reservations, not where they are, so
+  none are placed: the simulated nodes then have slightly more pages to initialise than
+  the logged ones (the kernel image and initrd, tens of MiB).
 
 What the log does not say is left at the scenario defaults, and listed in
 :attr:`FromLog.assumed` so a user can check it.
@@ -94,6 +99,13 @@ def scenario_from_log(ex: Extracted, name: str, releases: list[str], source: str
             "each pmem range is an fsdax namespace on the node whose DRAM precedes it"
         )
     out.data["devices"] = devices
+    if any(x.kind == "deferred" for x in ex.measurements):
+        out.data["boot"] = {"deferred": True}
+        out.data["knobs"] = {"cost_profile": "modern-x86"}
+        out.assumed.append(
+            "the early memblock reservations (kernel image, initrd, firmware) are not placed: "
+            "the log gives only their sum"
+        )
     kernel = nearest_release(m.kernel, releases) if m.kernel else None
     if kernel is None:
         out.assumed.append(f"kernel {m.kernel or '(not in the log)'}: no modelled release; 4.20")
