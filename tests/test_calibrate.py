@@ -277,3 +277,17 @@ def test_lines_bound_by_bandwidth_are_not_fitted_to(tmp_path: Path) -> None:
     first = next(i for i, ln in enumerate(log.read_text().splitlines(), 1) if "node 0 def" in ln)
     assert e.value.field == f"line {first}"
     assert "bound by the model's memory bandwidth" in str(e.value) and "1 more" in str(e.value)
+
+
+def test_a_line_past_the_bandwidth_knee_is_fitted_by_re_linearising(tmp_path: Path) -> None:
+    """boot-768g with 16 CPUs a node on 5.8: at the base costs the padata helpers are
+    bound by the DRAM write ceiling (126 ms whatever the factor below 1.4); a machine twice
+    as slow per page is not (172 ms). The slope taken at the first estimate is wrong; the
+    fit recovers the factor only by linearising again around its answer."""
+    sc = boot_768g(16)
+    log = tmp_path / "knee.log"
+    r = simulate(sc, "5.8", profile=scaled(load_profile("modern-x86"), 2.0))
+    log.write_text("\n".join(dmesg_lines(r)) + "\n")
+    cal = calibrate([str(log)], sc, "modern-x86", hz=1000, kernel="5.8")
+    assert [m.simulated_ms for m in cal.matches] == [126, 127]  # bound at the base
+    assert cal.scale == pytest.approx(2.0, abs=0.02)

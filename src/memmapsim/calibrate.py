@@ -103,7 +103,8 @@ def calibrate(
     """Fit one factor on ``base``'s per-page costs to the measurement lines of ``logs``.
 
     A line's simulated time is linear in the factor only until a bandwidth ceiling binds,
-    so the fit linearises each line around the current estimate (simulated at ``f`` and
+    so the fit starts from the factor that would hold if every line were proportional to
+    it, linearises each line around the current estimate (simulated at ``f`` and
     ``1.25 f``: ``ms ≈ a + b·f``), solves the weighted least squares for ``f``, and repeats
     around the new ``f`` until it moves by less than half its σ (at most
     :data:`MAX_ROUNDS`): the simulated lines are whole milliseconds too, and a slope taken
@@ -134,7 +135,13 @@ def calibrate(
 
     var = (1000 / hz) ** 2 / 6 + 1 / 6  # measured and simulated quantization, ms²
     at_base = simulated(1.0)
-    f, low, high = 1.0, at_base, simulated(1.25)
+    # the start: the factor if every line were proportional to it (the answer when they are)
+    pairs = [(m.ms, at_base[p, k]) for p, _sc, ms in runs for k, m in ms.items()
+             if (p, k) in at_base]  # fmt: skip
+    den0 = sum(s * s for _m, s in pairs)
+    f = sum(m * s for m, s in pairs) / den0 if den0 else 1.0
+    f = max(f, 1e-6)
+    low, high = simulated(f), simulated(1.25 * f)
     fitted: list[tuple[str, str, Measurement, float, float]] = []
     for _round in range(MAX_ROUNDS):
         fitted, skipped = [], []
