@@ -29,7 +29,7 @@ from memmapsim.config.scenario import Scenario
 from memmapsim.engine.costs import CostProfile, load_profile
 from memmapsim.errors import InputError
 from memmapsim.io.dmesg import ParsedLog, parse_line, read_log
-from memmapsim.io.extract import Extracted, Measurement, extract, wanted
+from memmapsim.io.extract import WANTED, Extracted, Measurement, extract
 from memmapsim.io.scenario_from_log import scenario_from_log, to_scenario
 from memmapsim.kernel.versions import RELEASES
 from memmapsim.simulate import RunResult, simulate
@@ -115,7 +115,7 @@ def calibrate(
     cal = Calibration(base, hz, 1.0, math.inf, [])
     runs: list[tuple[str, Scenario, dict[str, Measurement]]] = []
     for path in logs:
-        ex = extract(read_log(path, keep=wanted))
+        ex = extract(read_log(path, keep=WANTED))
         cal.unused += [(path, n, f"no known format: {t}") for n, t in ex.unknown]
         if not ex.measurements:
             cal.unused.append((path, 0, "no memmap measurement lines"))

@@ -913,12 +913,12 @@ def scenario_from_log(
     import tomli_w
 
     from memmapsim.io.dmesg import read_log
-    from memmapsim.io.extract import extract, wanted
+    from memmapsim.io.extract import WANTED, extract
     from memmapsim.io.scenario_from_log import scenario_from_log as build
     from memmapsim.io.scenario_from_log import to_scenario
 
     try:
-        fl = build(extract(read_log(log, keep=wanted)), name, list(RELEASES), log)
+        fl = build(extract(read_log(log, keep=WANTED)), name, list(RELEASES), log)
         to_scenario(fl, log)  # it must load
         text = "".join(f"# assumed: {a}\n" for a in fl.assumed) + tomli_w.dumps(fl.data)
         if out is None:

@@ -9,7 +9,7 @@ import pytest
 
 from memmapsim.errors import InputError
 from memmapsim.io.dmesg import read_log, read_log_text
-from memmapsim.io.extract import extract, wanted
+from memmapsim.io.extract import WANTED, extract
 
 # Lianbo Jiang's dmesg (5.5-rc7, Xeon E5-2699 v4, 2 nodes, 64 GB): 149 ms and 160 ms
 BROADWELL = [
@@ -154,8 +154,10 @@ def test_a_large_log_is_streamed_keeping_only_what_extract_uses(tmp_path: Path) 
     p = tmp_path / "big.log"
     noise = "".join(f"[{i:12.6f}] usb 1-1: new device number {i}\n" for i in range(200_000))
     p.write_text(noise + "[ 9.0] node 0 initialised, 5 pages in 1ms\n" + noise)
-    log = read_log(str(p), keep=wanted)
+    log = read_log(str(p), keep=WANTED)
     assert log.total_lines == 400_001 and len(log.lines) == 1
+    # the raw-text hint spares parsing the unrelated lines
+    assert log.shapes == {"not read": 400_000, "dmesg": 1}
     assert [m.pages for m in extract(log).measurements] == [5]
 
 
@@ -209,6 +211,15 @@ def test_a_quoted_printable_header_is_enough() -> None:
 )
 def test_streaming_keeps_every_measurement_format(text: str) -> None:
     """The filter a large log is streamed through keeps each format's line."""
-    log = read_log_text(f"[    1.000000] usb 1-1: noise\n[    1.000000] {text}", "k.log", wanted)
+    log = read_log_text(f"[    1.000000] usb 1-1: noise\n[    1.000000] {text}", "k.log", WANTED)
     assert [ln.text for ln in log.lines] == [text]
     assert len(extract(log).measurements) == 1
+
+
+@pytest.mark.parametrize("shape", list(shapes(BROADWELL)))
+def test_the_hint_keeps_everything_extract_uses(shape: str) -> None:
+    """Streaming through WANTED (hint and test) extracts what reading everything does."""
+    text = shapes([*BROADWELL, *XEON_8180])[shape] + "\n[ 2.0] node 0 initialised, 77 pag\n"
+    everything = extract(read_log_text(text, "a.log"))
+    streamed = extract(read_log_text(text, "a.log", WANTED))
+    assert streamed == everything and len(everything.measurements) == 6

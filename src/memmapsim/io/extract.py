@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from memmapsim.io.dmesg import LogLine, ParsedLog
+from memmapsim.io.dmesg import Keep, LogLine, ParsedLog
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,12 @@ def wanted(line: LogLine) -> bool:
     """Whether :func:`extract` may use ``line`` (for streaming a large log)."""
     t = line.text
     return bool(_ABOUT_INIT.search(t)) or any(w in t for w in _MACHINE_WORDS)
+
+
+_HINT = re.compile("|".join([r"initiali", *(re.escape(w) for w in _MACHINE_WORDS)]))
+WANTED = Keep(wanted, _HINT)
+"""What :func:`extract` uses, with a raw-text hint that finds every line :func:`wanted`
+keeps (each of its words, and the ``initiali`` of every measurement format)."""
 
 
 def extract(log: ParsedLog) -> Extracted:
