@@ -54,7 +54,7 @@ lint: install
 	$(BIN)/mypy
 
 docs: install
-	$(BIN)/memmapsim validate --markdown > docs/validation.md
+	$(BIN)/memmapsim validate --markdown --profile xeon-2018-pmem > docs/validation.md
 	$(BIN)/memmapsim validate --markdown --profile modern-x86 > docs/validation-modern-x86.md
 	$(BIN)/memmapsim compare duyck-2018 $(DEMO_KERNELS) --plot docs/img/duyck-2018-timeline.png > /dev/null
 

@@ -75,7 +75,7 @@ def test_row_status(
 
 
 def test_json_rows_have_kind_restates_and_tolerance() -> None:
-    res = runner.invoke(app, ["validate", "--json"])
+    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["profile"] == "xeon-2018-pmem"
@@ -98,13 +98,13 @@ def test_an_undeclared_miss_fails_and_a_known_miss_is_shown(
 ) -> None:
     miss = figure("extra-miss", "elsewhere", (10.0, 10.0), 20.0)
     monkeypatch.setattr(v, "FIGURES", (*v.FIGURES, miss))
-    res = runner.invoke(app, ["validate", "--json"])
+    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 1
     rows = {r["id"]: r for r in json.loads(res.stdout)["figures"]}
     assert (rows["extra-miss"]["kind"], rows["extra-miss"]["status"]) == ("predicted", "MISS")
     declared = replace(miss, known_miss="not modelled yet")
     monkeypatch.setattr(v, "FIGURES", (*v.FIGURES[:-1], declared))
-    res = runner.invoke(app, ["validate", "--json"])
+    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in json.loads(res.stdout)["figures"]}
     row = rows["extra-miss"]
@@ -188,3 +188,28 @@ def test_validate_refuses_a_profile_without_figures(profile: str) -> None:
     (line,) = res.stderr.splitlines()
     assert line.startswith("memmapsim: error: --profile: no published figures for")
     assert "modern-x86, xeon-2018-pmem" in line
+
+
+def test_validate_covers_every_profile_by_default() -> None:
+    """`memmapsim validate` lists the boot and System RAM figures as fitted, restated or
+    predicted (modern-x86 prices them), beside the 2018 pmem figures."""
+    res = runner.invoke(app, ["validate", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [p["profile"] for p in data["profiles"]] == list(v.VALIDATED_PROFILES)
+    kinds = {r["id"]: r["kind"] for p in data["profiles"] for r in p["figures"]}
+    for fig in ("xeon8180-deferred", "e5-2699v4-deferred", "gorman-1tb", "duyck-hotplug-halved"):
+        assert kinds[fig] == "predicted"
+    assert kinds["duyck-deferred-v7"] == "fitted" and kinds["duyck-2min-saved"] == "predicted"
+    text = runner.invoke(app, ["validate"], env={"COLUMNS": "200"}).stdout
+    for p in v.VALIDATED_PROFILES:
+        assert f"validation ({p}): " in text and f"not covered ({p})" in text
+
+
+def test_markdown_needs_a_profile() -> None:
+    res = runner.invoke(app, ["validate", "--markdown"])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        "memmapsim: error: --markdown: each profile has its own docs table: give --profile "
+        "modern-x86 or xeon-2018-pmem"
+    )

@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
-from memmapsim.engine.costs import DEFAULT_PROFILE, builtin_profiles, load_profile
+from memmapsim.engine.costs import builtin_profiles, load_profile
 from memmapsim.errors import InputError, cut_quoted
 from memmapsim.kernel.init_main import BOOT_STEP
 from memmapsim.kernel.versions import CHAIN, CHANGES, RELEASES
@@ -399,21 +399,22 @@ def validate(
     as_json: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,
     profile: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--profile",
             metavar="PROFILE",
             help="The built-in cost profile to validate, with its own figures: "
-            "xeon-2018-pmem (4.18-4.20 code) or modern-x86 (5.2+ code).",
+            "xeon-2018-pmem (4.18-4.20 code) or modern-x86 (5.2+ code). Default: each.",
+            show_default=False,
         ),
-    ] = DEFAULT_PROFILE,
+    ] = None,
 ) -> None:
-    """Every published figure the model covers for a cost profile: model vs published,
+    """Every published figure the model covers, per cost profile: model vs published,
     whether it is fitted, restated (same measurement as a fitted one) or predicted, and its
     tolerance; figures it cannot cover, with the reason. Prints tables; --json prints one
-    JSON object; --markdown the table of docs/validation.md (docs/validation-modern-x86.md
-    for --profile modern-x86). Exits 1 if a figure misses and is not a declared known
-    miss."""
+    JSON object (``{"profiles": [...]}`` without --profile); --markdown the table of
+    docs/validation.md or docs/validation-modern-x86.md (it needs --profile). Exits 1 if a
+    figure misses and is not a declared known miss."""
     from rich.table import Table
 
     from memmapsim import validate as v
@@ -421,52 +422,59 @@ def validate(
 
     if markdown and as_json:
         _refuse("--markdown", "give --markdown or --json, not both")
-    if profile not in v.VALIDATED_PROFILES:
+    if profile is not None and profile not in v.VALIDATED_PROFILES:
         known = ", ".join(v.VALIDATED_PROFILES)
         _refuse("--profile", f"no published figures for {profile!r}: validate covers {known}")
-    rows = v.validate(profile=profile)
-    not_covered = v.not_covered_for(profile)
+    if markdown and profile is None:
+        known = " or ".join(v.VALIDATED_PROFILES)
+        _refuse("--markdown", f"each profile has its own docs table: give --profile {known}")
+    profiles = [profile] if profile is not None else list(v.VALIDATED_PROFILES)
+    results = [(p, v.validate(profile=p), v.not_covered_for(p)) for p in profiles]
     if markdown:
-        sys.stdout.write(v.markdown(rows, profile))
+        ((p, rows, _nc),) = results
+        sys.stdout.write(v.markdown(rows, p))
     elif as_json:
-        _emit_json(
+        objs = [
             {
-                "profile": profile,
+                "profile": p,
                 "summary": v.summary(rows),
                 "figures": [v.row_data(r) for r in rows],
                 "not_covered": [{"id": n.id, "reason": n.reason} for n in not_covered],
             }
-        )
+            for p, rows, not_covered in results
+        ]
+        _emit_json(objs[0] if profile is not None else {"profiles": objs})
     else:
-        n = v.summary(rows)
-        t = Table()
-        t.add_column("figure", no_wrap=True)
-        t.add_column("kind")
-        t.add_column("restates", no_wrap=True)
-        for col in ("published", "model", "error", "tolerance", "status"):
-            t.add_column(col)
-        for r in rows:
-            lo, hi = r.figure.published
-            pub = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
-            t.add_row(
-                r.figure.id,
-                r.kind,
-                r.restates or "-",
-                f"{pub} {r.figure.unit}",
-                f"{v.model_text(r.predicted)} {r.figure.unit}",
-                f"{r.error:+.1%}",
-                v.tolerance_text(r.figure),
-                r.status,
+        for p, rows, not_covered in results:
+            n = v.summary(rows)
+            t = Table()
+            t.add_column("figure", no_wrap=True)
+            t.add_column("kind")
+            t.add_column("restates", no_wrap=True)
+            for col in ("published", "model", "error", "tolerance", "status"):
+                t.add_column(col)
+            for r in rows:
+                lo, hi = r.figure.published
+                pub = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+                t.add_row(
+                    r.figure.id,
+                    r.kind,
+                    r.restates or "-",
+                    f"{pub} {r.figure.unit}",
+                    f"{v.model_text(r.predicted)} {r.figure.unit}",
+                    f"{r.error:+.1%}",
+                    v.tolerance_text(r.figure),
+                    r.status,
+                )
+            title = (
+                f"validation ({p}): {n['predicted']} of {n['covered']} covered figures predicted"
             )
-        title = (
-            f"validation ({profile}): {n['predicted']} of {n['covered']} covered figures predicted"
-        )
-        print_table(_console(), t, title)
-        n_t = Table("not covered", "reason")
-        for nc in not_covered:
-            n_t.add_row(nc.id, nc.reason)
-        print_table(_console(), n_t, "not covered")
-    if not all(r.ok for r in rows):
+            print_table(_console(), t, title)
+            n_t = Table("not covered", "reason")
+            for nc in not_covered:
+                n_t.add_row(nc.id, nc.reason)
+            print_table(_console(), n_t, f"not covered ({p})")
+    if not all(r.ok for _p, rows, _nc in results for r in rows):
         raise typer.Exit(1)
 
 

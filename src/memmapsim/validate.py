@@ -762,9 +762,7 @@ def _count(n: int, one: str, many: str) -> str:
 
 def markdown(rows: list[Row], profile: str = PROFILE) -> str:
     n = summary(rows)
-    command = "memmapsim validate --markdown" + (
-        "" if profile == PROFILE else f" --profile {profile}"
-    )
+    command = f"memmapsim validate --markdown --profile {profile}"
     scenarios = (
         "scenario\nduyck-2018)"
         if profile == PROFILE

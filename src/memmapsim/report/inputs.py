@@ -2,7 +2,8 @@
 
 - ``run --json`` / ``run --save FILE``: one run;
 - ``compare --json`` / ``compare --save FILE``: ``{"scenario" | "scenarios", "runs": [...]}``;
-- ``validate --json``: ``{"profile", "summary", "figures", "not_covered"}``;
+- ``validate --json --profile P``: ``{"profile", "summary", "figures", "not_covered"}``;
+  ``validate --json``: ``{"profiles": [...]}``, one such object per profile;
 - a sweep's Parquet file (:mod:`.sweepfile`), told by its first bytes (``PAR1``).
 
 Only the fields the report uses are checked, with their types; other fields are allowed,
@@ -146,6 +147,10 @@ class Validation(_Model):
     not_covered: list[NotCovered]
 
 
+class Validations(_Model):
+    profiles: list[Validation]
+
+
 @dataclass(frozen=True)
 class RunInput:
     source: str
@@ -184,6 +189,12 @@ def read_inputs(paths: list[str]) -> Inputs:
             v = _validate(Validation, raw, path)
             out.validations.append((path, v))
             out.files.append((path, f"validation of cost profile {v.profile}"))
+        elif isinstance(data, dict) and set(data) == {"profiles"}:
+            vs = _validate(Validations, raw, path)
+            out.validations += [(path, v) for v in vs.profiles]
+            out.files.append(
+                (path, "validation of cost profiles " + ", ".join(v.profile for v in vs.profiles))
+            )
         elif isinstance(data, dict) and "scenario" in data and "kernel" in data:
             r = _validate(Run, raw, path)
             out.runs.append(RunInput(path, r))
