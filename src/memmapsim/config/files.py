@@ -46,21 +46,35 @@ def stat_input(spec: str) -> os.stat_result | None:
         raise InputError(spec, None, f"not a usable file name ({e})") from None
 
 
-def read_input(spec: str, st: os.stat_result) -> str:
-    """The text of the regular file ``spec`` (already found by :func:`stat_input`)."""
+def check_regular(spec: str, st: os.stat_result | None) -> os.stat_result:
+    """``st`` (from :func:`stat_input`) if ``spec`` is a regular file; InputError for a
+    missing file, a directory or anything else (a FIFO would block a read)."""
+    if st is None:
+        raise InputError(spec, None, "no such file or directory")
     if stat.S_ISDIR(st.st_mode):
         raise InputError(spec, None, "is a directory")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(spec, None, "not a regular file")
-    too_big = f"larger than {MAX_INPUT_BYTES >> 20} MiB: not a scenario or profile file"
+    return st
+
+
+def read_capped(spec: str, limit: int, too_big: str) -> bytes:
+    """The bytes of the regular file ``spec``, refused with ``too_big`` past ``limit``."""
     try:
         with open(spec, "rb") as f:
-            data = f.read(MAX_INPUT_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as e:
         raise InputError(spec, None, f"cannot read: {_reason(e)}") from None
-    if len(data) > MAX_INPUT_BYTES:
+    if len(data) > limit:
         raise InputError(spec, None, too_big)
-    return decode(data, spec)
+    return data
+
+
+def read_input(spec: str, st: os.stat_result) -> str:
+    """The text of the regular file ``spec`` (already found by :func:`stat_input`)."""
+    check_regular(spec, st)
+    too_big = f"larger than {MAX_INPUT_BYTES >> 20} MiB: not a scenario or profile file"
+    return decode(read_capped(spec, MAX_INPUT_BYTES, too_big), spec)
 
 
 def decode(data: bytes, source: str) -> str:

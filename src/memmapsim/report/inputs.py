@@ -16,14 +16,12 @@ is not JSON, JSON that is none of these, a field of the wrong type — is one
 from __future__ import annotations
 
 import json
-import os
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from memmapsim.config.files import schema_error
+from memmapsim.config.files import check_regular, read_capped, schema_error, stat_input
 from memmapsim.errors import InputError
 from memmapsim.report.sweepfile import SweepFile, is_parquet, read_sweep
 
@@ -218,23 +216,9 @@ def _validate(model: type[_Model], raw: str, path: str) -> Any:
 
 
 def _read(path: str) -> str:
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise InputError(path, None, (e.strerror or type(e).__name__).lower()) from None
-    except ValueError:
-        raise InputError(path, None, "not a usable file name") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(path, None, "is a directory")
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(path, None, "not a regular file")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_JSON_BYTES + 1)
-    except OSError as e:
-        raise InputError(path, None, f"cannot read: {(e.strerror or '').lower()}") from None
-    if len(raw) > MAX_JSON_BYTES:
-        raise InputError(path, None, f"larger than {MAX_JSON_BYTES >> 20} MiB: not a result")
+    check_regular(path, stat_input(path))
+    too_big = f"larger than {MAX_JSON_BYTES >> 20} MiB: not a result"
+    raw = read_capped(path, MAX_JSON_BYTES, too_big)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

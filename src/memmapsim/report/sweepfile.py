@@ -28,11 +28,10 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from memmapsim.config.files import check_regular, stat_input
 from memmapsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -117,14 +116,7 @@ def is_parquet(path: str) -> bool:
 
 def read_sweep(path: str) -> SweepFile:
     """A sweep's Parquet file, checked; InputError (one line) for anything else."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise InputError(path, None, (e.strerror or type(e).__name__).lower()) from None
-    except ValueError:
-        raise InputError(path, None, "not a usable file name") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(path, None, "not a regular file")
+    check_regular(path, stat_input(path))
     import pyarrow as pa
     import pyarrow.parquet as pq
 
