@@ -6,12 +6,15 @@ internals, so the dense and runs backends give byte-identical JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memmapsim.check.classes import ClassCensus
 from memmapsim.engine.trace import Span, TimingSummary, dmesg_line
 from memmapsim.simulate import BootResult, DeviceResult, RunResult
 from memmapsim.units import PAGE_SHIFT
+
+if TYPE_CHECKING:
+    from memmapsim.engine.timing import Interval
 
 
 def _hex(v: int) -> str:
@@ -127,22 +130,32 @@ def machine_data(r: RunResult) -> dict[str, Any]:
     }
 
 
+def interval_data(iv: Interval, where: bool = False) -> dict[str, Any]:
+    """One interval of the timing engine, in seconds to the nanosecond; with ``where``, the
+    pfns it wrote and the node of their memmap too (``trace --engine timing --json``)."""
+    out: dict[str, Any] = {
+        "thread": iv.thread,
+        "cpu": iv.cpu,
+        "node": iv.node,
+        "kind": iv.kind,
+        "detail": iv.detail,
+        "start_s": round(iv.start * 1e-9, 9),
+        "end_s": round(iv.end * 1e-9, 9),
+    }
+    if where:
+        out["pfns"] = [f"{iv.pfns[0]:#x}", f"{iv.pfns[1]:#x}"] if iv.pfns else None
+        out["mem_node"] = iv.mem_node
+    out["locked"] = iv.locked
+    return out
+
+
 def timeline_data(r: RunResult) -> dict[str, Any]:
     """The timing engine's intervals (work or lock wait, per thread and CPU) and lock
     holds, in seconds to the nanosecond: what ``memmapsim report`` draws as per-CPU
     timelines. The fields of ``trace --engine timing --json`` less the pfns written."""
     return {
         "intervals": [
-            {
-                "thread": iv.thread,
-                "cpu": iv.cpu,
-                "node": iv.node,
-                "kind": iv.kind,
-                "detail": iv.detail,
-                "start_s": round(iv.start * 1e-9, 9),
-                "end_s": round(iv.end * 1e-9, 9),
-                "locked": iv.locked,
-            }
+            interval_data(iv)
             for iv in sorted(r.intervals, key=lambda i: (i.start, i.thread, i.cpu))
         ],
         "lock_holds": [

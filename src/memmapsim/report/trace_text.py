@@ -12,6 +12,7 @@ from enum import Enum, IntEnum
 from typing import Any
 
 from memmapsim import effects as fx
+from memmapsim.report.data import interval_data
 from memmapsim.simulate import RunResult
 
 _HEX_FIELDS = {"pfn", "lo", "hi", "start", "size", "start_pfn", "nr_pages", "res_start", "res_end"}
@@ -65,19 +66,7 @@ def trace_data(r: RunResult) -> dict[str, Any]:
     return {
         "engine": "timing",
         "intervals": [
-            {
-                "phase": phase,
-                "thread": iv.thread,
-                "cpu": iv.cpu,
-                "node": iv.node,
-                "kind": iv.kind,
-                "detail": iv.detail,
-                "start_s": round(iv.start * 1e-9, 9),
-                "end_s": round(iv.end * 1e-9, 9),
-                "pfns": [f"{iv.pfns[0]:#x}", f"{iv.pfns[1]:#x}"] if iv.pfns else None,
-                "mem_node": iv.mem_node,
-                "locked": iv.locked,
-            }
+            {"phase": phase} | interval_data(iv, where=True)
             for phase, ivs, _holds in spans
             for iv in sorted(ivs, key=lambda i: (i.start, i.thread))
         ],
