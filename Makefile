@@ -27,7 +27,8 @@ demo: install
 	@echo "(the 'pfnN.0 initialised, N pages in Nms' line came with 4.20's deferred ZONE_DEVICE init)."
 	@echo "Run more: source $(VENV)/bin/activate, then memmapsim --help (or $(BIN)/memmapsim --help)."
 
-test: install
+# The whole suite, after the linters (CI runs this: lint clean is part of green).
+test: install lint
 	$(BIN)/pytest -q -m "not browser"
 
 CHROMIUM ?= chromium
