@@ -8,7 +8,9 @@ block of help. Output files are checked before anything is simulated and are put
 place only when all of them were written (:mod:`memmapsim.report.outputs`).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typer reads every command's signature
+# at start-up, and string annotations would each be compiled and evaluated then (start-up
+# time, issue 7); real annotations are built once, with the module.
 
 import json
 import sys
@@ -91,10 +93,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Simulate the Linux kernel's struct page (memmap) initialization, version by version.",
 )
-_CONSOLE: list[Console] = []
+_CONSOLE: "list[Console]" = []
 
 
-def _console() -> Console:
+def _console() -> "Console":
     """The console for tables, made (and rich imported) only when text is printed."""
     if not _CONSOLE:
         from memmapsim.report.text import plain_console
