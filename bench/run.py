@@ -19,9 +19,11 @@ What is measured (median of several repetitions, wall clock):
 7. the race explorer: schedules per second, exhaustive (dfs) and PCT, on tiny-pmem with
    memory_failure at every pfn class, and the time to the first finding of each race the
    issue names (each explored alone: one reader at one pfn, in one process);
-7. sweep points per second: a 200-point grid over tiny-pmem (5 kernels x 1-4 nodes x 10
+8. sweep points per second: a 200-point grid over tiny-pmem (5 kernels x 1-4 nodes x 10
    sizes) from the SPEC to the Parquet file, in one process and on a local pool of one
-   process per CPU (its start included).
+   process per CPU (its start included);
+9. reading a large kernel log: ``calibrate``'s streaming read and extraction of a 256 MiB
+   log (a boot log's lines around unrelated ones), in MB per second.
 
 Bytecode caching is turned on for the measured processes (PYTHONDONTWRITEBYTECODE is
 cleared): a user's installation has compiled modules, and without them every run
@@ -237,6 +239,31 @@ def sweep_rates() -> list[tuple[int, int, float]]:
     return out
 
 
+LOG_MIB = 256
+
+
+def log_rate(tmp: Path) -> tuple[int, float]:
+    """(bytes, seconds) to read and extract a LOG_MIB log: the E5-2699 v4 boot log of
+    examples/logs with unrelated lines between its machine and its measurement lines."""
+    from memmapsim.io.dmesg import read_log
+    from memmapsim.io.extract import WANTED, extract
+
+    lines = (ROOT / "examples/logs/e5-2699v4-5.5-rc7.dmesg").read_text().splitlines()
+    noise = "[   12.345678] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n" * 10_000
+    path = tmp / "big.log"
+    with path.open("w") as f:
+        f.write("\n".join(lines[:13]) + "\n")
+        while f.tell() < LOG_MIB << 20:
+            f.write(noise)
+        f.write("\n".join(lines[13:]) + "\n")
+
+    def once() -> None:
+        ex = extract(read_log(str(path), keep=WANTED))
+        assert [m.ms for m in ex.measurements] == [149, 160]
+
+    return path.stat().st_size, median_time(once, 3)
+
+
 def machine_info() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -325,6 +352,7 @@ def main() -> int:
     rate = rates()
     with tempfile.TemporaryDirectory() as tmp:
         first = explorer_rows(Path(tmp))
+        log_bytes, log_s = log_rate(Path(tmp))
     sweeps = sweep_rates()
 
     date = dt.date.today().isoformat()
@@ -349,6 +377,9 @@ def main() -> int:
             + (", pool start included |" if jobs > 1 else " |")
             for jobs, n, t in sweeps
         ),
+        f"| `calibrate`'s read of a {log_bytes >> 20} MiB kernel log (stream, extract) | "
+        f"{log_s:.1f} s | {log_bytes / log_s / 1e6:.0f} MB/s, a boot log around unrelated "
+        "lines (median of 3) |",
         "",
         "The same machine at other sizes (4.20, in one process):",
         "",
