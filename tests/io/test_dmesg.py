@@ -223,3 +223,38 @@ def test_the_hint_keeps_everything_extract_uses(shape: str) -> None:
     everything = extract(read_log_text(text, "a.log"))
     streamed = extract(read_log_text(text, "a.log", WANTED))
     assert streamed == everything and len(everything.measurements) == 6
+
+
+# Every boot log of published-numbers §1a, as its lines would have read: (node, pages or
+# None, ms) per line. Gorman's give a range over 4 nodes, so the two ends are written as
+# nodes 0 and 3; Tatashin's names node 1 only, before and after the buddy fix.
+SECTION_1A = {
+    "gorman-64gb": [
+        (3.0, "kswapd 0 initialised deferred memory in 188ms"),
+        (3.1, "kswapd 3 initialised deferred memory in 216ms"),
+    ],
+    "gorman-1tb": [
+        (9.0, "kswapd 0 initialised deferred memory in 1116ms"),
+        (9.1, "kswapd 3 initialised deferred memory in 1148ms"),
+    ],
+    "tatashin-before": [(5.0, "node 1 initialised, 32471632 pages in 901ms")],
+    "tatashin-after": [(5.0, "node 1 initialised, 32471632 pages in 1128ms")],
+    "xeon-8180": XEON_8180,
+    "e5-2699v4": BROADWELL,
+}
+SECTION_1A_FIGURES = {
+    "gorman-64gb": [(0, None, 188), (3, None, 216)],
+    "gorman-1tb": [(0, None, 1116), (3, None, 1148)],
+    "tatashin-before": [(1, 32471632, 901)],
+    "tatashin-after": [(1, 32471632, 1128)],
+    "xeon-8180": [(i, p, ms) for i, (p, ms) in enumerate(XEON_FIGURES)],
+    "e5-2699v4": FIGURES,
+}
+
+
+@pytest.mark.parametrize("shape", list(shapes(BROADWELL)))
+@pytest.mark.parametrize("log", list(SECTION_1A))
+def test_every_section_1a_log_in_every_shape(log: str, shape: str) -> None:
+    ex = extract(read_log_text(shapes(SECTION_1A[log])[shape], f"{log}.log", WANTED))
+    assert [(m.node, m.pages, m.ms) for m in ex.measurements] == SECTION_1A_FIGURES[log]
+    assert {m.kind for m in ex.measurements} == {"deferred"} and ex.unknown == []
