@@ -66,6 +66,9 @@ def test_calibrate_writes_a_profile_predict_uses(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["scale"] == pytest.approx(1.3, rel=1e-3) and len(data["lines"]) == 4
+    for line in data["lines"]:
+        assert line["fitted_ms"] == pytest.approx(line["measured_ms"], abs=4)
+        assert line["simulated_ms"] == pytest.approx(line["measured_ms"] / 1.3, abs=4)
     prof = tomllib.loads(out.read_text())
     assert prof["calibration"]["base"] == "modern-x86"
     assert prof["costs"]["reserved_nonatomic"]["kind"] == "fitted"  # assumed in the base
@@ -180,6 +183,8 @@ def test_a_boot_log_in_any_shape_calibrates_to_the_same_factor(tmp_path: Path, s
     cal = calibrate([str(log)])
     assert [(m.key, m.measured.ms) for m in cal.matches] == [("node 0", 149), ("node 1", 160)]
     assert cal.unused == []
+    # at the fitted factor each line is within a jiffy (4 ms at HZ=250) of the log
+    assert [round(m.fitted_ms) for m in cal.matches] == [150, 160]
     # modern-x86 prices the 5.5 code on Duyck's 2018 Xeon: this Broadwell is 1.39x slower
     assert cal.scale == pytest.approx(1.39, abs=0.01)
     # ±1 jiffy of 4 ms (HZ=250) measured and ±1 ms simulated, triangular: σ² = (16 + 1) / 6

@@ -43,7 +43,10 @@ class Match:
     source: str
     measured: Measurement
     simulated_ms: int
+    """What the simulated kernel printed on the base profile."""
     key: str
+    fitted_ms: float = 0.0
+    """The line's time at the fitted factor (its linearisation there)."""
 
 
 @dataclass
@@ -176,7 +179,7 @@ def calibrate(
         low, high = simulated(f), simulated(1.25 * f)
     cal.unused += skipped
     cal.scale = f
-    cal.matches = [Match(p, m, at_base[p, k], k) for p, k, m, _a, _b in fitted]
+    cal.matches = [Match(p, m, at_base[p, k], k, a + b * f) for p, k, m, a, b in fitted]
     return cal
 
 
@@ -226,6 +229,7 @@ def profile_toml(cal: Calibration, name: str) -> dict[str, Any]:
                 "text": m.measured.text,
                 "measured_ms": m.measured.ms,
                 "simulated_ms": m.simulated_ms,
+                "fitted_ms": round(m.fitted_ms, 3),
             }
             for m in cal.matches
         ],

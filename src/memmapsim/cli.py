@@ -876,6 +876,7 @@ def calibrate(
                 "key": m.key,
                 "measured_ms": m.measured.ms,
                 "simulated_ms": m.simulated_ms,
+                "fitted_ms": round(m.fitted_ms, 3),
             }
             for m in cal.matches
         ],
@@ -890,11 +891,12 @@ def calibrate(
 
     from memmapsim.report.text import print_table, say
 
-    t = Table("line", "work", "measured (ms)", "simulated on base (ms)", "ratio")
+    jiffy = 1000 / cal.hz
+    t = Table("line", "work", "measured (ms)", "base (ms)", "fitted (ms)", "off (jiffies)")
     for m in cal.matches:
-        ratio = m.measured.ms / m.simulated_ms if m.simulated_ms else float("inf")
         t.add_row(f"{m.source}:{m.measured.lineno}", m.key, f"{m.measured.ms:,}",
-                  f"{m.simulated_ms:,}", f"{ratio:.3f}")  # fmt: skip
+                  f"{m.simulated_ms:,}", f"{m.fitted_ms:,.1f}",
+                  f"{(m.measured.ms - m.fitted_ms) / jiffy:+.2f}")  # fmt: skip
     print_table(_console(), t, f"calibration on {cal.base}")
     say(
         _console(),

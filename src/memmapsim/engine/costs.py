@@ -106,6 +106,8 @@ class CalibrationLine(_Strict):
     text: str
     measured_ms: int
     simulated_ms: int
+    fitted_ms: float
+    """The line's time at the fitted factor."""
 
 
 class Calibration(_Strict):
