@@ -142,6 +142,16 @@ def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
     assert e.value.message.startswith("not a kernel log")
 
 
+def test_control_bytes_without_nul_are_binary(tmp_path: Path) -> None:
+    """A line of control bytes (no NUL: a terminal capture, a corrupt journal) is binary,
+    not text; a file of mostly such lines is refused."""
+    p = tmp_path / "c.log"
+    p.write_bytes((bytes(range(1, 9)) * 4 + b"\n") * 1000 + b"[ 1.0] node 0 initialised\n")
+    with pytest.raises(InputError) as e:
+        read_log(str(p))
+    assert e.value.message == "not a kernel log: mostly binary data"
+
+
 def test_wrong_encoding_and_stray_bytes_are_read(tmp_path: Path) -> None:
     p = tmp_path / "latin1.log"
     p.write_bytes(b"[    1.0] caf\xe9 \xff\n[    1.1] node 0 initialised, 10 pages in 1ms\n")

@@ -179,9 +179,9 @@ def parse_line(lineno: int, text: str) -> LogLine:
 @dataclass(frozen=True)
 class Keep:
     """The records a reader keeps: ``test`` decides on a parsed record; ``hint``, if given,
-    is searched in the raw text first, and a line it does not find is counted but not
-    parsed (most of a large log is about other things; parsing is what costs). Not used
-    in a quoted-printable file, whose words may be split across lines."""
+    is searched in the unquoted text first (soft line breaks joined), and a line it does
+    not find is counted but not parsed (most of a large log is about other things; parsing
+    is what costs)."""
 
     test: Callable[[LogLine], bool]
     hint: re.Pattern[str] | None = None
@@ -226,9 +226,8 @@ def _is_qp(head: str) -> bool:
 def _parse(raw: Iterable[tuple[int, str]], source: str, head: str, keep: Keep | None) -> ParsedLog:
     log = ParsedLog(source, [], {}, 0, {})
     binary = 0
-    qp = _is_qp(head)
-    hint = keep.hint if keep is not None and not qp else None
-    for lineno, text in _unquote(raw, qp):
+    hint = keep.hint if keep is not None else None
+    for lineno, text in _unquote(raw, _is_qp(head)):
         log.total_lines += 1
         if text.startswith("\x00binary"):
             binary += 1
