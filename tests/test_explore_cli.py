@@ -281,3 +281,18 @@ def test_a_time_budget_stops_before_the_space_is_exhausted(tmp_path: Path) -> No
     data = explore(tmp_path, "tiny-pmem", "-k", "4.20", "-r", "kpageflags", "--seconds", "0.001")
     assert data["complete"] is False
     assert data["schedules_explored"] >= data["work_items"]  # each item ran one schedule
+
+
+@pytest.mark.parametrize(("release", "states"), [("4.18", {"stale", "half initialized"}),
+                                                 ("6.6", set())])  # fmt: skip
+def test_a_hot_added_system_ram_page_read_before_online(
+    tmp_path: Path, release: str, states: set[str]
+) -> None:
+    """System RAM steps are writers: kpageflags aimed at the first hot-added pfn of
+    hotplug-256g reads its struct page before memmap_init_zone at online on 4.18 (a
+    pfn_valid gate); 6.6's pfn_to_online_page gate keeps it out."""
+    data = explore(tmp_path, "hotplug-256g", "-k", release, "-r", "kpageflags", "--pfn",
+                   "0x200000", "--preemptions", "1")  # fmt: skip
+    assert data["complete"]
+    assert {f["state_seen"] for f in data["findings"]} == states
+    assert all(f["preemptions"] == 1 for f in data["findings"])
