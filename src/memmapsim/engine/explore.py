@@ -489,8 +489,8 @@ class Execution:
             rec = WriteRec(
                 lo, hi, x.key, fn, self.label, locks, len(self.choices), init, atom.funcs, seq
             )
-            if i < n - 1:
-                self.in_progress[p] = rec
+            if i < n - 1 and init:
+                self.in_progress[p] = rec  # half initialized until its last write
             else:
                 self.in_progress.pop(p, None)
             if init:
