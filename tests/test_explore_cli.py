@@ -299,3 +299,45 @@ def test_a_hot_added_system_ram_page_read_before_online(
     assert {f["state_seen"] for f in data["findings"]} == states
     assert all(f["preemptions"] == 1 for f in data["findings"])
     assert {f["writer_step"] for f in data["findings"]} <= {"add: memmap_init_zone"}
+
+
+VM_RAM = """
+name = "vm"
+[machine]
+hypervisor = true
+[[machine.nodes]]
+id = 0
+cpus = 2
+dram = [{ start = "0", size = "2G" }, { start = "4G", size = "2G" }]
+[[devices]]
+name = "dimm0"
+kind = "system-ram"
+node = 0
+start = "8G"
+size = "256M"
+memmap = "device"
+online = "online_movable"
+[knobs]
+cost_profile = "modern-x86"
+"""
+
+
+def test_system_ram_has_default_pfn_classes_and_hwpoison_inject_reads_them(
+    tmp_path: Path,
+) -> None:
+    """256 MiB of System RAM hot-added with memmap_on_memory on 6.12: by default each reader
+    looks at a page hosting the memmap and at a data page. hwpoison_inject gates on
+    pfn_valid alone (mm/hwpoison-inject.c, to this day), so it reads both struct pages
+    before they are initialised; kpageflags's pfn_to_online_page keeps out."""
+    (tmp_path / "vm.toml").write_text(VM_RAM)
+    data = explore(tmp_path, str(tmp_path / "vm.toml"), "-k", "6.12", "-r", "kpageflags",
+                   "-r", "hwpoison_inject", "--preemptions", "1")  # fmt: skip
+    assert data["complete"] and data["work_items"] == 4
+    seen = {(f["reader"], f["pfn_class"], f["writer_step"], f["state_seen"])
+            for f in data["findings"]}  # fmt: skip
+    assert seen == {
+        ("hwpoison_inject", "vmemmap", "add: mhp_init_memmap_on_memory", "stale"),
+        ("hwpoison_inject", "vmemmap", "add: mhp_init_memmap_on_memory", "half initialized"),
+        ("hwpoison_inject", "ram", "add: memmap_init_zone", "stale"),
+        ("hwpoison_inject", "ram", "add: memmap_init_zone", "half initialized"),
+    }

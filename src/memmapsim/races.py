@@ -39,9 +39,11 @@ from memmapsim.simulate import (
     namespaces,
     nvdimm_bus,
     preflight,
+    ram_classes,
     resolve_kernel,
     steps_of,
 )
+from memmapsim.units import PAGE_SHIFT
 
 CHUNK = 100
 """Schedules per task for the random strategies (fixed, so the tasks do not depend on the
@@ -147,6 +149,10 @@ def context(scenario: str, kernel: str | None) -> Context:
         dev = labels.get(pg.cfg.dev_name, pg.cfg.dev_name)
         for cls in expectations(k, pg, pgmaps).classes:
             classes.append((dev, cls))
+    for ns in namespaces(sc):
+        if ns.kind == "system-ram":  # hot-added RAM: its data pages, and memmap-hosting ones
+            lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
+            classes += [(ns.label, cls) for cls in ram_classes(mem, lo, hi)]
     return Context(sc, k, classes)
 
 
