@@ -327,8 +327,10 @@ def test_system_ram_has_default_pfn_classes_and_hwpoison_inject_reads_them(
 ) -> None:
     """256 MiB of System RAM hot-added with memmap_on_memory on 6.12: by default each reader
     looks at a page hosting the memmap and at a data page. hwpoison_inject gates on
-    pfn_valid alone (mm/hwpoison-inject.c, to this day), so it reads both struct pages
-    before they are initialised; kpageflags's pfn_to_online_page keeps out."""
+    pfn_valid alone, then page_folio (shilei-massclouds/linux-6.12@mm/hwpoison-inject.c:24-28
+    (6.12.0); rikudousennin22/linux-7.1.3@mm/hwpoison-inject.c:112-116 (7.1.3)), so it reads
+    both struct pages before they are initialised; kpageflags's pfn_to_online_page keeps
+    out."""
     (tmp_path / "vm.toml").write_text(VM_RAM)
     data = explore(tmp_path, str(tmp_path / "vm.toml"), "-k", "6.12", "-r", "kpageflags",
                    "-r", "hwpoison_inject", "--preemptions", "1")  # fmt: skip
