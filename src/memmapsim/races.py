@@ -43,7 +43,6 @@ from memmapsim.simulate import (
     resolve_kernel,
     steps_of,
 )
-from memmapsim.units import PAGE_SHIFT
 
 CHUNK = 100
 """Schedules per task for the random strategies (fixed, so the tasks do not depend on the
@@ -151,7 +150,7 @@ def context(scenario: str, kernel: str | None) -> Context:
             classes.append((dev, cls))
     for ns in namespaces(sc):
         if ns.kind == "system-ram":  # hot-added RAM: its data pages, and memmap-hosting ones
-            lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
+            lo, hi = ns.pfns
             classes += [(ns.label, cls) for cls in ram_classes(mem, lo, hi)]
     return Context(sc, k, classes)
 

@@ -581,7 +581,7 @@ def _device_result(
         if ln.thread in threads and m:
             res.log_pages = int(m.group(1))
     if ns.kind == "system-ram":
-        lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
+        lo, hi = ns.pfns
         res.census = [census(mem.memmap, c) for c in ram_classes(mem, lo, hi)]
         _count_storage(mem, res, lo, hi)
         res.memory_blocks = {}

@@ -467,7 +467,7 @@ def remove_memory(k: Kernel, ns: Namespace) -> Gen[int]:
     lo_id, hi_id = ns.start // block, (ns.start + ns.size) // block
     yield SetMemoryBlocks(lo_id, hi_id, None)
     yield from mem_hotplug_begin()
-    lo, hi = ns.start >> PAGE_SHIFT, (ns.start + ns.size) >> PAGE_SHIFT
+    lo, hi = ns.pfns
     lo_sec, hi_sec = pfn_to_section_nr(lo), pfn_to_section_nr(hi - 1) + 1
     if not k.p.subsections:
         yield from sparse_remove_one_section(k, lo_sec, hi_sec, None)

@@ -96,6 +96,11 @@ class Namespace:
         return f"namespace{self.index}.0"
 
     @property
+    def pfns(self) -> tuple[int, int]:
+        """The pfns ``[lo, hi)`` of the range."""
+        return PHYS_PFN(self.start), PHYS_PFN(self.start + self.size)
+
+    @property
     def device(self) -> KDevice:
         """The device the driver probes: pfnN.0 (fsdax, nd_pmem), daxN.0 (devdax, the nd_dax
         device bound to dax_pmem), the PCI device of a p2pdma BAR (nvme), the GPU of
