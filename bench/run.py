@@ -44,7 +44,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from memmapsim.config.scenario import Device, Machine, Scenario, load_scenario
+from msgspec.structs import replace
+
+from memmapsim.config.scenario import Scenario, load_scenario
 from memmapsim.engine import explore as ex
 from memmapsim.errors import InputError
 from memmapsim.kernel.versions import RELEASES
@@ -101,18 +103,15 @@ def scaled(pmem_per_node: int) -> Scenario:
     devices = []
     start = dram_end
     for d in base.devices:
-        devices.append(
-            Device.model_validate({**d.model_dump(), "start": start, "size": pmem_per_node})
-        )
+        devices.append(replace(d, start=start, size=pmem_per_node))
         start += pmem_per_node
     five = start > 64 * TiB
-    machine = Machine.model_validate({**base.machine.model_dump(), "five_level_paging": five})
-    return base.model_copy(
-        update={
-            "name": f"duyck-2018 x {format_size(4 * pmem_per_node)}",
-            "devices": devices,
-            "machine": machine,
-        }
+    machine = replace(base.machine, five_level_paging=five)
+    return replace(
+        base,
+        name=f"duyck-2018 x {format_size(4 * pmem_per_node)}",
+        devices=devices,
+        machine=machine,
     )
 
 

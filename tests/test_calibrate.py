@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 from typer.testing import CliRunner
 
 from memmapsim.calibrate import calibrate, scaled
@@ -249,8 +250,8 @@ def test_predict_prints_the_boot_and_each_node_with_its_interval(tmp_path: Path)
 
 def boot_768g(cpus: int) -> Scenario:
     sc = load_scenario("boot-768g")
-    nodes = [n.model_copy(update={"cpus": cpus}) for n in sc.machine.nodes]
-    return sc.model_copy(update={"machine": sc.machine.model_copy(update={"nodes": nodes})})
+    nodes = [replace(n, cpus=cpus) for n in sc.machine.nodes]
+    return replace(sc, machine=replace(sc.machine, nodes=nodes))
 
 
 @settings(max_examples=10, deadline=None)

@@ -39,6 +39,7 @@ from typer.testing import CliRunner
 
 from memmapsim.cli import app
 from memmapsim.config.scenario import BUILTIN_PACKAGE, builtin_names, load_scenario
+from memmapsim.config.schema import to_data
 from memmapsim.engine.costs import PROFILE_PACKAGE, builtin_profiles, load_profile
 from memmapsim.kernel.versions import CHANGES, RELEASES
 
@@ -131,10 +132,7 @@ def nasty_like(v: Any) -> st.SearchStrategy[Any]:
 def complete(name: str, kind: str) -> str:
     """The corpus entry with every default written out, so mutations reach the keys a
     built-in leaves to its default (knobs.probe_start_s, a device's align, ...)."""
-    if kind == "scenario":
-        doc = load_scenario(name).model_dump(mode="json")
-    else:
-        doc = load_profile(name).model_dump(mode="json")
+    doc = load_scenario(name).data() if kind == "scenario" else to_data(load_profile(name))
     return tomllib_dump(without_none(doc))
 
 

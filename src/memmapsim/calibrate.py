@@ -25,7 +25,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec.structs import replace
+
 from memmapsim.config.scenario import Scenario
+from memmapsim.config.schema import to_data
 from memmapsim.engine.costs import CostProfile, load_profile
 from memmapsim.errors import InputError
 from memmapsim.io.dmesg import ParsedLog, parse_line, read_log
@@ -124,7 +127,7 @@ def calibrate(
             cal.unused.append((path, 0, "no memmap measurement lines"))
             continue
         sc = scenario if scenario is not None else _scenario(ex, path, cal)
-        sc = sc.model_copy(update={"knobs": sc.knobs.model_copy(update={"hz": SIM_HZ})})
+        sc = replace(sc, knobs=replace(sc.knobs, hz=SIM_HZ))
         runs.append((path, sc, _keyed(ex.measurements)))
     prof = load_profile(base)
 
@@ -192,17 +195,16 @@ def _scenario(ex: Extracted, path: str, cal: Calibration) -> Scenario:
 def scaled(profile: CostProfile, factor: float, figure: str = "", note: str = "") -> CostProfile:
     """``profile`` with every per-page cost times ``factor``."""
     costs = {
-        name: c.model_copy(
-            update={
-                "ns": c.ns * factor,
-                "kind": "fitted" if figure else c.kind,
-                "figure": figure or c.figure,
-                "note": note or c.note,
-            }
+        name: replace(
+            c,
+            ns=c.ns * factor,
+            kind="fitted" if figure else c.kind,
+            figure=figure or c.figure,
+            note=note or c.note,
         )
         for name, c in profile.costs.items()
     }
-    return profile.model_copy(update={"costs": costs})
+    return replace(profile, costs=costs)
 
 
 def profile_toml(cal: Calibration, name: str) -> dict[str, Any]:
@@ -215,7 +217,7 @@ def profile_toml(cal: Calibration, name: str) -> dict[str, Any]:
         f"{len(lines)} log line(s): {', '.join(lines[:8])}" + (" ..." if len(lines) > 8 else "")
     )
     prof = scaled(base, cal.scale, figure=f"log:{lines[0]}" if lines else "", note=note)
-    data = prof.model_dump(exclude_none=True)
+    data: dict[str, Any] = to_data(prof, drop_none=True)
     data["name"] = name
     data["description"] = f"calibrated from {len(lines)} line(s) on {cal.base}"
     data["calibration"] = {

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from msgspec.structs import replace
 from typer.core import TyperGroup
 
 from memmapsim import __version__
@@ -718,13 +719,13 @@ def _until(sc: Scenario, after: str | None) -> Scenario:
     labels = [p.label for p in sc.plan()]
     if sc.boot is not None:
         if after == BOOT_STEP:  # the state at the end of boot: no step runs
-            return sc.model_copy(update={"steps": [], "devices": []})
+            return replace(sc, steps=[], devices=[])
         labels = [BOOT_STEP, *labels]
     if after not in labels:
         _refuse("--after", f"no step {after!r} (steps: {', '.join(labels)})")
     if not sc.steps:
         return sc
-    return sc.model_copy(update={"steps": sc.steps[: labels.index(after) + 1]})
+    return replace(sc, steps=sc.steps[: labels.index(after) + 1])
 
 
 @app.command()

@@ -27,7 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from memmapsim.config.scenario import Boot, Knobs, Scenario, load_scenario, parse_scenario
+from msgspec.structs import replace
+
+from memmapsim.config.scenario import (
+    Boot,
+    Knobs,
+    Scenario,
+    load_scenario,
+    parse_scenario,
+)
+from memmapsim.config.schema import convert
 from memmapsim.engine.costs import DEFAULT_PROFILE, CostProfile, Factor, PageCost, load_profile
 from memmapsim.simulate import RunResult, simulate
 
@@ -89,7 +98,7 @@ class NotCovered:
 def _run(kernel: str, debug_vm: bool = False, profile: str = PROFILE) -> RunResult:
     sc: Scenario = load_scenario("duyck-2018")
     if debug_vm:
-        sc = sc.model_copy(update={"knobs": Knobs(debug_vm=True)})
+        sc = replace(sc, knobs=Knobs(debug_vm=True))
     return simulate(sc, kernel, profile=profile)
 
 
@@ -294,7 +303,7 @@ boot scenarios, with a 12 MiB kernel image)."""
 
 
 def _boot_table() -> Boot:
-    return Boot.model_validate({"reserved": [{"start": a, "size": b} for a, b in BOOT_RESERVED]})
+    return convert({"reserved": [{"start": a, "size": b} for a, b in BOOT_RESERVED]}, Boot, "")
 
 
 def _boot_machine(name: str, nodes: int, gib: int, cpus: int) -> Scenario:
@@ -307,7 +316,7 @@ def _boot_machine(name: str, nodes: int, gib: int, cpus: int) -> Scenario:
             dram = f'[{{ start = "{n * gib + 2}G", size = "{gib}G" }}]'
         text += f"[[machine.nodes]]\nid = {n}\ncpus = {cpus}\ndram = {dram}\n"
     sc = parse_scenario(text, f"{name} (validate)")
-    return sc.model_copy(update={"boot": _boot_table()})
+    return replace(sc, boot=_boot_table())
 
 
 BOOT_MACHINES: dict[str, Callable[[], Scenario]] = {
@@ -327,12 +336,12 @@ def _boot(machine: str, kernel: str, deferred: bool = True) -> RunResult:
     ``[boot]`` table and no devices) on ``kernel``, with modern-x86."""
     if machine == "duyck-2018":
         base = load_scenario("duyck-2018")
-        sc = base.model_copy(update={"devices": [], "steps": [], "boot": _boot_table()})
+        sc = replace(base, devices=[], steps=[], boot=_boot_table())
     else:
         sc = BOOT_MACHINES[machine]()
     if not deferred:
         assert sc.boot is not None
-        sc = sc.model_copy(update={"boot": sc.boot.model_copy(update={"deferred": False})})
+        sc = replace(sc, boot=replace(sc.boot, deferred=False))
     return simulate(sc, kernel, profile=MODERN)
 
 
@@ -365,8 +374,8 @@ def _hotplug_init(kernel: str, vm_debug: str | None) -> float:
     """hotplug-256g's add on ``kernel`` with CONFIG_DEBUG_VM: the poisoning of the new memmap
     (``sparse_add_one_section``) plus ``memmap_init_zone``, summed."""
     sc = load_scenario("hotplug-256g")
-    knobs = sc.knobs.model_copy(update={"debug_vm": True, "vm_debug": vm_debug})
-    sc = sc.model_copy(update={"steps": sc.steps[:1], "knobs": knobs})
+    knobs = replace(sc.knobs, debug_vm=True, vm_debug=vm_debug)
+    sc = replace(sc, steps=sc.steps[:1], knobs=knobs)
     r = simulate(sc, kernel, profile=MODERN)
     parts = ("sparse_add_one_section", "memmap_init_zone")
     return sum(iv.duration for iv in r.intervals if iv.detail in parts) * 1e-9

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from memmapsim.config.scenario import Knobs, Scenario, load_scenario, parse_scenario
 from memmapsim.engine.timing import Interval
@@ -35,7 +36,7 @@ def duyck() -> Scenario:
 def run(kernel: str, registration_node: int = 0) -> RunResult:
     sc = duyck()
     if registration_node:
-        sc = sc.model_copy(update={"knobs": Knobs(registration_node=registration_node)})
+        sc = replace(sc, knobs=Knobs(registration_node=registration_node))
     return simulate(sc, kernel)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from memmapsim import effects as fx
+from memmapsim.config.schema import convert
 from memmapsim.engine.costs import FIXED_COSTS, PAGE_COSTS, CostProfile
 from memmapsim.engine.placement import Topology
 from memmapsim.engine.timing import Interval, LockHold, TimingEngine, TimingResult
@@ -58,7 +59,7 @@ def profile(
     **fixed: float,
 ) -> CostProfile:
     page = dict.fromkeys(PAGE_COSTS, 0.0) | {"init_single_page": init_ns} | (costs or {})
-    return CostProfile.model_validate(
+    return convert(
         {
             "name": "round",
             "costs": {k: {"ns": v, "kind": "assumed"} for k, v in page.items()},
@@ -68,7 +69,9 @@ def profile(
             },
             "bandwidth": {"dram_gbps": dram_gbps, "pmem_gbps": pmem_gbps, "kind": "assumed"},
             "fixed_ns": dict.fromkeys(FIXED_COSTS, 0.0) | fixed,
-        }
+        },
+        CostProfile,
+        "round",
     )
 
 

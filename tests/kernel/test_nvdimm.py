@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pytest
+from msgspec.structs import replace
 
 from memmapsim.config.scenario import load_scenario
 from memmapsim.effects import RegionIntersects
@@ -117,8 +118,8 @@ def test_tiny_pmem_at_4k_alignment_has_the_2m_altmap(kernel: str) -> None:
     """nd_pfn->align = 4 KiB: the altmap is the 2 MiB run's (reserve 2, free 1534, and the
     same alloc and align), since dataoff is padded to PMD_SIZE."""
     sc = load_scenario("tiny-pmem")
-    dev4k = sc.devices[0].model_copy(update={"align": 4 * KiB})
-    four_k = simulate(sc.model_copy(update={"devices": [dev4k]}), kernel)
+    dev4k = replace(sc.devices[0], align=4 * KiB)
+    four_k = simulate(replace(sc, devices=[dev4k]), kernel)
     two_m = simulate(sc, kernel)
     (a4,) = [pg.altmap for pg in four_k.mem.all_pgmaps()]
     (a2,) = [pg.altmap for pg in two_m.mem.all_pgmaps()]

@@ -12,6 +12,7 @@ reserve 2, free 1534 = two 2 MiB memmap blocks + 510 pfns aligning the first)::
 from __future__ import annotations
 
 import pytest
+from msgspec.structs import replace
 
 from memmapsim.config.scenario import Knobs, load_scenario
 from memmapsim.model.pageblock import STALE_USEMAP, MigrateType
@@ -30,7 +31,7 @@ SECTION_END = 0x48000
 def run(kernel: str, backend: str = "runs", **knobs: object) -> RunResult:
     sc = load_scenario("tiny-pmem")
     if knobs:
-        sc = sc.model_copy(update={"knobs": Knobs(**knobs)})  # type: ignore[arg-type]
+        sc = replace(sc, knobs=Knobs(**knobs))  # type: ignore[arg-type]
     return simulate(sc, kernel, backend)
 
 

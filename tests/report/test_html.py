@@ -265,7 +265,7 @@ def test_a_run_with_a_bad_field_names_it(
     line = assert_one_line_error(
         invoke("report", str(bad), "-o", str(tmp_path / "o.html")), str(bad)
     )
-    # pydantic's JSON locations are dotted; the message names the path to the field
+    # the message names the path to the field (indices written .N here to compare)
     assert re.sub(r"\[(\d+)\]", r".\1", line).find(field) > 0, line
     assert words in line
 

@@ -3,8 +3,8 @@
 A file is read only if it is a regular file of at most :data:`MAX_INPUT_BYTES` (so
 ``/dev/zero`` or a FIFO is refused, not read without end); a UTF-8 byte-order mark is
 accepted; a name the OS cannot look up, a directory, bytes that are not UTF-8 and TOML
-syntax errors each become one :class:`InputError` line. Schema errors from pydantic are
-reworded in TOML terms (``expected true or false, got 1``).
+syntax errors each become one :class:`InputError` line. Schema errors are reworded in TOML
+terms by :mod:`memmapsim.config.schema`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import stat
 import tomllib
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
-
-from memmapsim.errors import InputError, toml_value
+from memmapsim.errors import InputError
 
 MAX_INPUT_BYTES = 1 << 20
 """Scenarios and profiles are short text files; 1 MiB is far beyond any real one."""
@@ -98,68 +95,3 @@ def loads_toml(text: str, source: str) -> dict[str, Any]:
         raise InputError(source, None, f"not valid TOML: {e}") from None
     except RecursionError:
         raise InputError(source, None, "not valid TOML: nested too deeply") from None
-
-
-def location(loc: tuple[int | str, ...]) -> str:
-    """A pydantic error location as a TOML path: ``devices[0].size``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-_EXPECTED = {
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "int_from_float": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "string_type": "a string",
-    "list_type": "an array",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-_BOUNDS = {
-    "greater_than": "greater than",
-    "greater_than_equal": "at least",
-    "less_than": "less than",
-    "less_than_equal": "at most",
-}
-
-
-def message(err: ErrorDetails) -> str:
-    """One schema error in TOML terms, quoting the offending value."""
-    kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {toml_value(got)}"
-    if kind in _BOUNDS:
-        bound = next(iter(ctx.values()))
-        return f"must be {_BOUNDS[kind]} {toml_value(bound)}, got {toml_value(got)}"
-    if kind == "finite_number":
-        return f"must be a finite number, got {toml_value(got)}"
-    if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", '"')
-        return f"expected {expected}, got {toml_value(got)}"
-    if kind in ("too_short", "string_too_short"):
-        return "must not be empty"
-    if kind == "too_long":
-        return f"has more than {ctx.get('max_length')} entries"
-    if kind == "string_too_long":
-        return f"longer than {ctx.get('max_length')} characters"
-    return str(err["msg"]).removeprefix("Value error, ")
-
-
-def schema_error(e: ValidationError, source: str) -> InputError:
-    """The first schema error as an InputError naming the file and the TOML path."""
-    err = e.errors()[0]
-    return InputError(source, location(tuple(err["loc"])) or None, message(err))

@@ -33,53 +33,20 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from msgspec import Meta, field
 
-from memmapsim.config.files import decode, loads_toml, read_input, schema_error, stat_input
+from memmapsim.config.files import decode, loads_toml, read_input, stat_input
+from memmapsim.config.schema import Name, Size, Strict, convert, to_data
 from memmapsim.errors import InputError, cut, toml_value
 from memmapsim.units import (
     MAX_PHYSMEM_BITS_4LEVEL,
     MAX_PHYSMEM_BITS_5LEVEL,
     PAGE_SIZE,
-    SizeError,
     format_size,
-    parse_size,
 )
 
 
-def _size(v: Any) -> int:
-    if isinstance(v, str | int) and not isinstance(v, bool):
-        try:
-            return parse_size(v)
-        except SizeError as e:
-            raise ValueError(str(e)) from None
-    raise ValueError(f"expected a size such as 3T, 128M or 0x1_0000_0000, got {toml_value(v)}")
-
-
-def _printable(v: str) -> str:
-    """Names appear in tables, logs and file names: no control characters."""
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in v):
-        raise ValueError(f"a name must not contain control characters, got {toml_value(v)}")
-    return v
-
-
-Size = Annotated[int, BeforeValidator(_size)]
-Name = Annotated[str, Field(min_length=1), AfterValidator(_printable)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class DramRange(_Strict):
+class DramRange(Strict, frozen=True, kw_only=True):
     start: Size
     size: Size
 
@@ -88,22 +55,22 @@ class DramRange(_Strict):
         return self.start + self.size
 
 
-class Node(_Strict):
-    id: int = Field(ge=0, lt=1024)
-    cpus: int = Field(ge=0, le=8192)
-    dram: list[DramRange] = Field(default_factory=list)
+class Node(Strict, frozen=True, kw_only=True):
+    id: Annotated[int, Meta(ge=0, lt=1024)]
+    cpus: Annotated[int, Meta(ge=0, le=8192)]
+    dram: list[DramRange] = field(default_factory=list)
 
     @property
     def dram_bytes(self) -> int:
         return sum(r.size for r in self.dram)
 
 
-class Machine(_Strict):
+class Machine(Strict, frozen=True, kw_only=True):
     description: str = ""
     five_level_paging: bool = False
     hypervisor: bool = False
     """A virtual machine (X86_FEATURE_HYPERVISOR): the memory block size of v6.1+ follows."""
-    nodes: list[Node] = Field(min_length=1)
+    nodes: Annotated[list[Node], Meta(min_length=1)]
 
     @property
     def max_physmem_bits(self) -> int:
@@ -160,29 +127,21 @@ OnlineType = Literal["offline", "online", "online_kernel", "online_movable"]
 MAX_ALIGN = 1 << 30
 
 
-class Device(_Strict):
+class Device(Strict, frozen=True, kw_only=True):
     name: Name
     kind: DeviceKind
-    node: int = Field(ge=0)
+    node: Annotated[int, Meta(ge=0)]
     start: Size
     size: Size
     memmap: Literal["ram", "device"]
     align: Size = 2 << 20
     """The pfn device's alignment (nd_pfn->align); 2 MiB is ndctl's default."""
-    region: str | None = Field(default=None, min_length=1)
+    region: Annotated[str, Meta(min_length=1)] | None = None
     """The nvdimm region (interleave set) holding the namespace; by default one region per
     node, as a socket's interleaved DIMMs give. Not for device-private memory."""
     online: OnlineType | None = None
     """System RAM only: how an add onlines it (``memhp_default_state``; default "online"),
     or "offline" to leave it to an ``online`` step."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_memmap(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "memmap" not in data:
-            rule = KINDS.get(str(data.get("kind")))
-            return {**data, "memmap": rule.memmaps[0] if rule else "device"}
-        return data
 
     @property
     def end(self) -> int:
@@ -193,10 +152,10 @@ class Device(_Strict):
         return self.region if self.region is not None else f"region{self.node}"
 
 
-class Boot(_Strict):
+class Boot(Strict, frozen=True, kw_only=True):
     """The scenario boots: the boot memmap, deferred struct page init and its timing."""
 
-    reserved: list[DramRange] = Field(default_factory=list)
+    reserved: list[DramRange] = field(default_factory=list)
     """Early ``memblock_reserve``s (firmware, kernel image, initrd, crash kernel): not freed
     to the buddy allocator, their struct pages marked PG_reserved."""
     deferred: bool = True
@@ -204,19 +163,19 @@ class Boot(_Strict):
     pgdatinit threads (otherwise all of it early, on the boot CPU)."""
 
 
-class Knobs(_Strict):
+class Knobs(Strict, frozen=True, kw_only=True):
     debug_vm: bool = False
     """CONFIG_DEBUG_VM: hot-added memmaps are poisoned (memset 0xFF) before init."""
     vm_debug: str | None = None
     """The ``vm_debug=`` boot parameter (kernels with page-init-poison-off), e.g. "-"."""
     hz: Literal[100, 250, 300, 1000] = 1000
     """CONFIG_HZ: the jiffies granularity of the kernel's own timers."""
-    registration_node: int = Field(default=0, ge=0)
+    registration_node: Annotated[int, Meta(ge=0)] = 0
     """The node whose CPU ran the NFIT region registration: before node-local probing every
     nvdimm probe runs there (the node is not fixed between boots; 0 is assumed)."""
     cost_profile: str = "xeon-2018-pmem"
     """A built-in cost profile or a TOML file (``memmapsim profiles`` lists them)."""
-    probe_start_s: float = Field(default=0.0, ge=0, le=1e6, allow_inf_nan=False)
+    probe_start_s: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
     """Boot time (dmesg timestamp) at which the device probes start (at most 1e6 s, some
     eleven days of uptime)."""
 
@@ -224,7 +183,7 @@ class Knobs(_Strict):
 Action = Literal["add", "remove", "online", "offline"]
 
 
-class ScenarioStep(_Strict):
+class ScenarioStep(Strict, frozen=True, kw_only=True):
     """One step of a scenario, run after the previous one has finished: ``add`` probes
     devices (their drivers bind and map their memory; System RAM is hot-added with
     ``add_memory`` and onlined as its ``online`` says), ``remove`` unbinds them (the
@@ -250,19 +209,27 @@ class PlannedStep:
     """Position in ``steps`` (0 for the implicit add of a scenario without steps)."""
 
 
-class Scenario(_Strict):
+class Scenario(Strict, frozen=True, kw_only=True):
     name: Name
     description: str = ""
     kernel: str = "4.20"
     machine: Machine
-    devices: list[Device] = Field(default_factory=list)
-    steps: list[ScenarioStep] = Field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+    steps: list[ScenarioStep] = field(default_factory=list)
     """What happens, in order; without steps, every device is added once."""
     boot: Boot | None = None
     """With a ``[boot]`` table the machine boots first: its boot memmap and deferred init."""
-    knobs: Knobs = Field(default_factory=Knobs)
+    knobs: Knobs = field(default_factory=Knobs)
 
-    source: str = Field(default="<scenario>", exclude=True)
+    source: str = "<scenario>"
+    """The file (or built-in) the scenario came from, for error messages; not part of
+    the scenario's data (:meth:`data` leaves it out)."""
+
+    def data(self) -> dict[str, Any]:
+        """The scenario as the plain data of its TOML file (``source`` left out)."""
+        out: dict[str, Any] = to_data(self)
+        del out["source"]
+        return out
 
     def plan(self) -> list[PlannedStep]:
         """The steps with defaults filled in (see :class:`ScenarioStep`)."""
@@ -305,16 +272,32 @@ def load_scenario(spec: str) -> Scenario:
 
 
 def parse_scenario(text: str, source: str) -> Scenario:
-    data = loads_toml(text, source)
+    return scenario_from_data(loads_toml(text, source), source)
+
+
+def scenario_from_data(data: dict[str, Any], source: str) -> Scenario:
+    """The scenario of a parsed TOML document: its schema, then :func:`check_machine` and
+    :func:`check_steps`; InputError names ``source`` and the key."""
     if "source" in data:
         raise InputError(source, "source", "unknown key")
-    try:
-        sc = Scenario.model_validate({**data, "source": source})
-    except ValidationError as e:
-        raise schema_error(e, source) from None
+    devices = _default_memmaps(data.get("devices"))
+    sc = convert({**data, "devices": devices, "source": source}, Scenario, source)
     check_machine(sc)
     check_steps(sc)
     return sc
+
+
+def _default_memmaps(devices: Any) -> Any:
+    """Each device table with its kind's default ``memmap`` filled in (see KINDS)."""
+    if not isinstance(devices, list):
+        return [] if devices is None else devices
+    out = []
+    for d in devices:
+        if isinstance(d, dict) and "memmap" not in d:
+            rule = KINDS.get(str(d.get("kind")))
+            d = {**d, "memmap": rule.memmaps[0] if rule else "device"}
+        out.append(d)
+    return out
 
 
 def check_steps(sc: Scenario) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from msgspec import Meta, field
 
-from memmapsim.config.files import decode, loads_toml, read_input, schema_error, stat_input
+from memmapsim.config.files import decode, loads_toml, read_input, stat_input
+from memmapsim.config.schema import FLOAT_MAX, Finite, Strict, convert
 from memmapsim.errors import InputError
 
 PROFILE_PACKAGE = "memmapsim.engine.profiles"
@@ -51,10 +52,6 @@ BOOT_COSTS = (
 FIXED_COSTS = ("section_add", "index_entry", "step", "lookup", "printk", "other")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-
-
 # Bounds far outside any real machine that keep every simulated time finite (a 1e308 ns
 # cost or a 1e-300 GB/s ceiling made the engine's clock infinite).
 MAX_PAGE_NS = 1e6
@@ -64,13 +61,13 @@ MAX_FIXED_NS = 1e12
 FACTOR_RANGE = (1e-3, 1e3)
 BANDWIDTH_RANGE_GBPS = (1e-3, 1e6)
 
-PageNs = Annotated[float, Field(ge=0, le=MAX_PAGE_NS, allow_inf_nan=False)]
-FixedNs = Annotated[float, Field(ge=0, le=MAX_FIXED_NS, allow_inf_nan=False)]
-Multiplier = Annotated[float, Field(ge=FACTOR_RANGE[0], le=FACTOR_RANGE[1])]
-Gbps = Annotated[float, Field(ge=BANDWIDTH_RANGE_GBPS[0], le=BANDWIDTH_RANGE_GBPS[1])]
+PageNs = Annotated[float, Meta(ge=0, le=MAX_PAGE_NS)]
+FixedNs = Annotated[float, Meta(ge=0, le=MAX_FIXED_NS)]
+Multiplier = Annotated[float, Meta(ge=FACTOR_RANGE[0], le=FACTOR_RANGE[1])]
+Gbps = Annotated[float, Meta(ge=BANDWIDTH_RANGE_GBPS[0], le=BANDWIDTH_RANGE_GBPS[1])]
 
 
-class PageCost(_Strict):
+class PageCost(Strict, frozen=True, kw_only=True):
     ns: PageNs
     kind: Literal["fitted", "assumed"]
     figure: str = ""
@@ -81,47 +78,47 @@ class PageCost(_Strict):
     does not)."""
 
 
-class Factor(_Strict):
+class Factor(Strict, frozen=True, kw_only=True):
     value: Multiplier
     kind: Literal["fitted", "assumed"]
     figure: str = ""
     note: str = ""
 
 
-class Factors(_Strict):
+class Factors(Strict, frozen=True, kw_only=True):
     remote: Factor
     memmap_in_ram: Factor
 
 
-class Bandwidth(_Strict):
+class Bandwidth(Strict, frozen=True, kw_only=True):
     dram_gbps: Gbps
     pmem_gbps: Gbps
     kind: Literal["fitted", "assumed"]
     note: str = ""
 
 
-class CalibrationLine(_Strict):
+class CalibrationLine(Strict, frozen=True, kw_only=True):
     line: str
     """``file:line`` of the log line."""
     text: str
     measured_ms: int
     simulated_ms: int
-    fitted_ms: float
+    fitted_ms: Finite
     """The line's time at the fitted factor."""
 
 
-class Calibration(_Strict):
+class Calibration(Strict, frozen=True, kw_only=True):
     """How a profile written by ``memmapsim calibrate`` was fitted: one factor on the
     base profile's per-page costs, its relative standard error, and the lines."""
 
     base: str
-    scale: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    rel_sigma: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
-    hz: int = Field(gt=0)
-    lines: list[CalibrationLine] = Field(default_factory=list)
+    scale: Annotated[float, Meta(gt=0, le=FLOAT_MAX)]
+    rel_sigma: Annotated[float, Meta(ge=0, le=10)]
+    hz: Annotated[int, Meta(gt=0)]
+    lines: list[CalibrationLine] = field(default_factory=list)
 
 
-class CostProfile(_Strict):
+class CostProfile(Strict, frozen=True, kw_only=True):
     name: str
     description: str = ""
     costs: dict[str, PageCost]
@@ -157,11 +154,7 @@ def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
         raise InputError(spec, None, f"no such cost profile (built-ins: {known})")
     else:
         text, source = read_input(spec, st), spec
-    data = loads_toml(text, source)
-    try:
-        prof = CostProfile.model_validate(data)
-    except ValidationError as e:
-        raise schema_error(e, source) from None
+    prof = convert(loads_toml(text, source), CostProfile, source)
     for key in PAGE_COSTS:
         if key not in prof.costs:
             raise InputError(source, f"costs.{key}", "required cost is missing")

@@ -19,9 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from memmapsim.config.files import check_regular, read_capped, schema_error, stat_input
+from memmapsim.config.files import check_regular, read_capped, stat_input
+from memmapsim.config.schema import Finite, Open, convert
 from memmapsim.errors import InputError
 from memmapsim.report.sweepfile import SweepFile, is_parquet, read_sweep
 
@@ -29,54 +28,50 @@ MAX_JSON_BYTES = 256 << 20
 """A compare of many runs is a few MiB; far more is not a memmapsim result."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True, allow_inf_nan=False)
-
-
-class Interval(_Model):
+class Interval(Open, frozen=True, kw_only=True):
     thread: str
     cpu: int
     node: int
     kind: str
     detail: str = ""
-    start_s: float
-    end_s: float
+    start_s: Finite
+    end_s: Finite
     locked: bool = False
 
 
-class LockHold(_Model):
+class LockHold(Open, frozen=True, kw_only=True):
     lock: str
     thread: str
-    start_s: float
-    end_s: float
+    start_s: Finite
+    end_s: Finite
 
 
-class Timeline(_Model):
+class Timeline(Open, frozen=True, kw_only=True):
     intervals: list[Interval]
     lock_holds: list[LockHold]
 
 
-class NodeSpan(_Model):
+class NodeSpan(Open, frozen=True, kw_only=True):
     node: int
-    init_s: float
-    lock_wait_s: float
-    lock_hold_s: float
-    start_s: float
-    finish_s: float
+    init_s: Finite
+    lock_wait_s: Finite
+    lock_hold_s: Finite
+    start_s: Finite
+    finish_s: Finite
 
 
-class MachineNode(_Model):
+class MachineNode(Open, frozen=True, kw_only=True):
     id: int
     cpus: int
     dram: list[tuple[str, str]]
 
 
-class Machine(_Model):
+class Machine(Open, frozen=True, kw_only=True):
     description: str = ""
     nodes: list[MachineNode]
 
 
-class Device(_Model):
+class Device(Open, frozen=True, kw_only=True):
     name: str
     kind: str
     node: int
@@ -89,7 +84,7 @@ class Device(_Model):
     memmap_bytes: dict[str, int]
 
 
-class Finding(_Model):
+class Finding(Open, frozen=True, kw_only=True):
     invariant: str
     device: str
     pages: int
@@ -98,7 +93,7 @@ class Finding(_Model):
     message: str
 
 
-class Run(_Model):
+class Run(Open, frozen=True, kw_only=True):
     scenario: str
     description: str = ""
     machine: Machine | None = None
@@ -108,44 +103,44 @@ class Run(_Model):
     devices: list[Device]
     findings: list[Finding]
     dmesg: list[str]
-    total_s: float | None = None
-    lock_hold_s: float | None = None
+    total_s: Finite | None = None
+    lock_hold_s: Finite | None = None
     nodes: list[NodeSpan] | None = None
     cost_profile: str | None = None
     timeline: Timeline | None = None
 
 
-class Compare(_Model):
+class Compare(Open, frozen=True, kw_only=True):
     runs: list[Run]
 
 
-class FigureRow(_Model):
+class FigureRow(Open, frozen=True, kw_only=True):
     id: str
     kind: str
     restates: str | None
-    published: list[float]
+    published: list[Finite]
     unit: str
-    model: float
-    error: float
-    tolerance: list[float]
+    model: Finite
+    error: Finite
+    tolerance: list[Finite]
     status: str
     ok: bool
     how: str = ""
 
 
-class NotCovered(_Model):
+class NotCovered(Open, frozen=True, kw_only=True):
     id: str
     reason: str
 
 
-class Validation(_Model):
+class Validation(Open, frozen=True, kw_only=True):
     profile: str
     summary: dict[str, int]
     figures: list[FigureRow]
     not_covered: list[NotCovered]
 
 
-class Validations(_Model):
+class Validations(Open, frozen=True, kw_only=True):
     profiles: list[Validation]
 
 
@@ -178,23 +173,23 @@ def read_inputs(paths: list[str]) -> Inputs:
         raw = _read(path)
         data = _parse(raw, path)
         if isinstance(data, dict) and "runs" in data:
-            cmp = _validate(Compare, raw, path)
+            cmp = convert(data, Compare, path)
             if not cmp.runs:
                 raise InputError(path, "runs", "no runs")
             out.runs += [RunInput(f"{path} (run {i})", r) for i, r in enumerate(cmp.runs)]
             out.files.append((path, f"compare: {len(cmp.runs)} runs"))
         elif isinstance(data, dict) and "figures" in data and "profile" in data:
-            v = _validate(Validation, raw, path)
+            v = convert(data, Validation, path)
             out.validations.append((path, v))
             out.files.append((path, f"validation of cost profile {v.profile}"))
         elif isinstance(data, dict) and set(data) == {"profiles"}:
-            vs = _validate(Validations, raw, path)
+            vs = convert(data, Validations, path)
             out.validations += [(path, v) for v in vs.profiles]
             out.files.append(
                 (path, "validation of cost profiles " + ", ".join(v.profile for v in vs.profiles))
             )
         elif isinstance(data, dict) and "scenario" in data and "kernel" in data:
-            r = _validate(Run, raw, path)
+            r = convert(data, Run, path)
             out.runs.append(RunInput(path, r))
             out.files.append((path, f"run: {r.scenario} on {r.kernel}"))
         else:
@@ -205,14 +200,6 @@ def read_inputs(paths: list[str]) -> Inputs:
                 "`compare --json` or `validate --json`, or a sweep's Parquet file",
             )
     return out
-
-
-def _validate(model: type[_Model], raw: str, path: str) -> Any:
-    """``raw`` as ``model``, validated as JSON (arrays are tuples, numbers are checked)."""
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as e:
-        raise schema_error(e, path) from None
 
 
 def _read(path: str) -> str:

@@ -59,7 +59,7 @@ def _scaled(sizes: list[int], total: int, unit: list[int]) -> list[int]:
 def shape(base: Scenario, axes: MachineAxes, where: str) -> dict[str, Any]:
     """The scenario of a point, as the data of a scenario file (to be validated as one).
     ``where`` names the axis values for errors of the sizes."""
-    data = base.model_dump(mode="json")
+    data = base.data()
     nodes: list[dict[str, Any]] = data["machine"]["nodes"]
     devices: list[dict[str, Any]] = data["devices"]
     steps: list[dict[str, Any]] = data["steps"]

@@ -42,20 +42,20 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from msgspec import Meta, field
 
 from memmapsim import __version__
-from memmapsim.config.files import loads_toml, read_input, schema_error, stat_input
+from memmapsim.config.files import loads_toml, read_input, stat_input
 from memmapsim.config.scenario import (
     Knobs,
     Scenario,
     builtin_names,
-    check_machine,
-    check_steps,
     load_scenario,
+    scenario_from_data,
 )
+from memmapsim.config.schema import Strict, convert, to_data
 from memmapsim.engine.costs import (
     FIXED_COSTS,
     PAGE_COSTS,
@@ -87,12 +87,11 @@ AXES_HELP = (
 )
 
 
-class _SpecFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class _SpecFile(Strict, frozen=True, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     description: str = ""
-    base: str = Field(min_length=1)
-    axes: dict[str, Any] = Field(default_factory=dict)
+    base: Annotated[str, Meta(min_length=1)]
+    axes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,10 +174,7 @@ def load_spec(path: str) -> SweepSpec:
     if st is None:
         raise InputError(path, None, "no such file")
     data = loads_toml(read_input(path, st), path)
-    try:
-        spec = _SpecFile.model_validate(data)
-    except ValidationError as e:
-        raise schema_error(e, path) from None
+    spec = convert(data, _SpecFile, path)
     base = load_scenario(_found(path, "base", spec.base, builtin_names()))
     if not base.devices:
         raise InputError(path, "base", f"{base.source} has no devices to probe")
@@ -221,8 +217,8 @@ def _axis(source: str, name: str, values: Any, base: Scenario) -> Axis:
             raise InputError(source, where, f"unknown {group} entry {entry!r} (known: {known})")
         kind, out = "float64", [_number(source, where, i, v) for i, v in enumerate(values)]
     elif group == "knobs" and entry:
-        if entry not in Knobs.model_fields:
-            known = ", ".join(Knobs.model_fields)
+        if entry not in Knobs.__struct_fields__:
+            known = ", ".join(Knobs.__struct_fields__)
             raise InputError(source, where, f"unknown knob {entry!r} (knobs: {known})")
         kind, out = _knob_values(source, where, entry, values)
     else:
@@ -274,10 +270,9 @@ def _knob_values(source: str, where: str, knob: str, values: list[Any]) -> tuple
         raise InputError(source, where, "the values of a knob axis must be of one type")
     for i, v in enumerate(values):
         try:
-            Knobs.model_validate({knob: v})
-        except ValidationError as e:
-            err = schema_error(e, source)
-            raise InputError(source, f"{where}[{i}]", err.message) from None
+            convert({knob: v}, Knobs, source)
+        except InputError as e:
+            raise InputError(source, f"{where}[{i}]", e.message) from None
     kind = {bool: "bool", int: "int64", float: "float64", str: "string"}[types.pop()]
     return kind, list(values)
 
@@ -327,23 +322,16 @@ def _scenario(source: str, base: Scenario, params: dict[str, Any], desc: str) ->
         if k.startswith("knobs."):
             data["knobs"][k.removeprefix("knobs.")] = v
     try:
-        sc = Scenario.model_validate({**data, "source": where})
-    except ValidationError as e:
-        err = schema_error(e, where)
-        raise InputError(source, f"point ({desc})", f"{err.field}: {err.message}") from None
-    try:
-        check_machine(sc)  # the same checks as a scenario file
-        check_steps(sc)
+        return scenario_from_data(data, where)  # the same checks as a scenario file
     except InputError as e:
         what = f"{e.field}: {e.message}" if e.field else e.message
         raise InputError(source, f"point ({desc})", what) from None
-    return sc
 
 
 def _profile(source: str, sc: Scenario, params: dict[str, Any]) -> CostProfile:
     name = params.get("profile", sc.knobs.cost_profile)
     prof = load_profile(_near(source, name))
-    data = prof.model_dump()
+    data = to_data(prof)
     overrides = {k: v for k, v in params.items() if k.split(".")[0] in PROFILE_GROUPS}
     for k, v in overrides.items():
         group, entry = k.split(".", 1)
@@ -356,9 +344,8 @@ def _profile(source: str, sc: Scenario, params: dict[str, Any]) -> CostProfile:
     if not overrides:
         return prof
     try:
-        return CostProfile.model_validate(data)
-    except ValidationError as e:
-        err = schema_error(e, source)
+        return convert(data, CostProfile, source)
+    except InputError as err:
         axis = next(k for k in overrides if (err.field or "").startswith(k.split(".")[0]))
         raise InputError(source, f"axes.{axis}", cut(err.message, 200)) from None
 
@@ -377,10 +364,10 @@ def point_key(sc: Scenario, kernel: str, prof: CostProfile, files: dict[str, str
             texts[part] = files[part]
     doc = {
         "memmapsim": __version__,
-        "scenario": sc.model_dump(mode="json"),
+        "scenario": sc.data(),
         "kernel": kernel,
         "change_files": texts,
-        "profile": prof.model_dump(mode="json"),
+        "profile": to_data(prof),
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
