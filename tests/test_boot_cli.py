@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner, Result
-
-from memmapsim.cli import app
+from memmapsim.cli import main
+from tests.clirunner import CliRunner, Result
 from tests.scenario_text import NODE0, dev
 
 runner = CliRunner()
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def test_compare_shows_each_nodes_deferred_init_per_kernel() -> None:

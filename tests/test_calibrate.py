@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
-from typer.testing import CliRunner
 
 from memmapsim.calibrate import calibrate, scaled
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import Scenario, load_scenario
 from memmapsim.engine.costs import load_profile
 from memmapsim.errors import InputError
 from memmapsim.report.data import dmesg_lines
 from memmapsim.simulate import simulate
+from tests.clirunner import CliRunner
 from tests.io.test_dmesg import BROADWELL, XEON_8180, XEON_FIGURES, shapes
 
 runner = CliRunner()
@@ -54,14 +54,14 @@ def test_a_simulated_log_calibrates_back_to_its_costs(
 
 
 def invoke(*args: str) -> object:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def test_calibrate_writes_a_profile_predict_uses(tmp_path: Path) -> None:
     log = simulated_log(tmp_path, "duyck-2018", "6.6", 1.3)
     out = tmp_path / "mine.toml"
     r = runner.invoke(
-        app, ["calibrate", str(log), "--scenario", "duyck-2018", "-k", "6.6", "--hz", "250",
+        main, ["calibrate", str(log), "--scenario", "duyck-2018", "-k", "6.6", "--hz", "250",
               "-o", str(out), "--json"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
@@ -74,7 +74,7 @@ def test_calibrate_writes_a_profile_predict_uses(tmp_path: Path) -> None:
     assert prof["calibration"]["base"] == "modern-x86"
     assert prof["costs"]["reserved_nonatomic"]["kind"] == "fitted"  # assumed in the base
     assert prof["costs"]["init_single_page"]["figure"] == f"log:{log}:1"
-    p = runner.invoke(app, ["predict", "duyck-2018", "-k", "6.6", "--profile", str(out), "--json"])
+    p = runner.invoke(main, ["predict", "duyck-2018", "-k", "6.6", "--profile", str(out), "--json"])
     assert p.exit_code == 0, p.output
     pred = json.loads(p.stdout)
     lo, hi = pred["interval_s"]
@@ -105,7 +105,7 @@ def test_garbled_logs_are_one_line(tmp_path: Path, content: bytes, message: str)
     log = tmp_path / "bad.log"
     log.write_bytes(content)
     r = runner.invoke(
-        app, ["calibrate", str(log), "--scenario", "tiny-pmem", "-o", str(tmp_path / "p.toml")]
+        main, ["calibrate", str(log), "--scenario", "tiny-pmem", "-o", str(tmp_path / "p.toml")]
     )
     assert r.exit_code == 2 and "Traceback" not in r.output
     (line,) = r.stderr.splitlines()
@@ -116,7 +116,7 @@ def test_garbled_logs_are_one_line(tmp_path: Path, content: bytes, message: str)
 def test_scenario_from_log(tmp_path: Path) -> None:
     log = tmp_path / "bw.log"
     log.write_text(shapes(BROADWELL)["syslog"])
-    r = runner.invoke(app, ["scenario-from-log", str(log), "--name", "bw"])
+    r = runner.invoke(main, ["scenario-from-log", str(log), "--name", "bw"])
     assert r.exit_code == 0, r.output
     # 5.5 is a modelled release (boot memory): no assumption about the kernel, only the one
     # about the reservations the log does not place
@@ -140,7 +140,7 @@ def test_scenario_from_log_places_pmem_on_the_node_below_it(tmp_path: Path) -> N
     ]
     log = tmp_path / "pmem.log"
     log.write_text(shapes(lines)["dmesg"])
-    data = tomllib.loads(runner.invoke(app, ["scenario-from-log", str(log)]).stdout)
+    data = tomllib.loads(runner.invoke(main, ["scenario-from-log", str(log)]).stdout)
     (d,) = data["devices"]
     assert (d["kind"], d["node"], d["start"], d["size"]) == ("fsdax", 1, "0x1080000000", "128G")
 
@@ -205,9 +205,9 @@ def predicted_node_s(
     log.write_text(shapes(log_lines)["dmesg"])
     prof = tmp_path / "fitted.toml"
     args = ["calibrate", str(log), "-o", str(prof)] + (["-k", kernel] if kernel else [])
-    r = runner.invoke(app, args)
+    r = runner.invoke(main, args)
     assert r.exit_code == 0, r.output
-    p = runner.invoke(app, ["predict", target, "-k", target_kernel, "--profile", str(prof),
+    p = runner.invoke(main, ["predict", target, "-k", target_kernel, "--profile", str(prof),
                             "--json"])  # fmt: skip
     assert p.exit_code == 0, p.output
     nodes = json.loads(p.stdout)["boot"]["nodes"]
@@ -239,8 +239,8 @@ def test_predict_prints_the_boot_and_each_node_with_its_interval(tmp_path: Path)
     log = tmp_path / "e5.log"
     log.write_text(shapes(BROADWELL)["dmesg"])
     prof = tmp_path / "e5.toml"
-    assert runner.invoke(app, ["calibrate", str(log), "-o", str(prof)]).exit_code == 0
-    r = runner.invoke(app, ["predict", "e5-2699v4-64g", "-k", "5.5", "--profile", str(prof)])
+    assert runner.invoke(main, ["calibrate", str(log), "-o", str(prof)]).exit_code == 0
+    r = runner.invoke(main, ["predict", "e5-2699v4-64g", "-k", "5.5", "--profile", str(prof)])
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert lines[0].startswith("e5-2699v4-64g on 5.5: boot (deferred init) ")

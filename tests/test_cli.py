@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.kernel.versions import CHANGES
+from tests.clirunner import CliRunner, Result
 from tests.scenario_text import NODE0, dev
 
 PREFIX = "memmapsim: error: "
@@ -30,7 +30,7 @@ runner = CliRunner()
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> str:

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner, Result
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import builtin_names, parse_scenario
 from memmapsim.engine.costs import PAGE_COSTS, builtin_profiles
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from memmapsim.report.plot import MAX_ROWS, rows
 from memmapsim.report.progress import Progress
 from memmapsim.simulate import simulate
+from tests.clirunner import CliRunner, Result
 from tests.scenario_text import dev
 from tests.test_cli import scenario
 
@@ -28,7 +28,7 @@ runner = CliRunner()
 
 
 def invoke(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
+    result = runner.invoke(main, list(args))
     assert result.exit_code == 0, result.output
     return result
 
@@ -147,7 +147,7 @@ def test_page_after_a_step() -> None:
 
 
 def test_page_after_an_unknown_step_lists_the_steps() -> None:
-    r = runner.invoke(app, ["page", "tiny-hmm", "0x400000", "--after", "nope"])
+    r = runner.invoke(main, ["page", "tiny-hmm", "0x400000", "--after", "nope"])
     assert r.exit_code == 2 and "no step 'nope' (steps: add, remove)" in r.stderr
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import load_scenario
 from memmapsim.kernel.versions import device_releases
 from memmapsim.model.pageflags import release_key
+from tests.clirunner import CliRunner, Result
 
 runner = CliRunner()
 PREFIX = "memmapsim: error: "
@@ -26,7 +26,7 @@ DEVICE_RELEASES = device_releases()  # the explorer's releases: 4.14 has no devi
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def explore(tmp_path: Path, *args: str) -> dict[str, Any]:

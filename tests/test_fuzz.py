@@ -35,13 +35,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import BUILTIN_PACKAGE, builtin_names, load_scenario
 from memmapsim.config.schema import to_data
 from memmapsim.engine.costs import PROFILE_PACKAGE, builtin_profiles, load_profile
 from memmapsim.kernel.versions import CHANGES, RELEASES
+from tests.clirunner import CliRunner
 
 CI_EXAMPLES = 600
 EXAMPLES = int(os.environ.get("MEMMAPSIM_FUZZ_EXAMPLES", "0"))
@@ -273,18 +273,18 @@ def results() -> dict[str, bytes]:
     import tempfile
 
     out = {
-        "run": runner.invoke(app, ["run", "tiny-pmem", "--json"]).stdout.encode(),
+        "run": runner.invoke(main, ["run", "tiny-pmem", "--json"]).stdout.encode(),
         "compare": runner.invoke(
-            app, ["compare", "tiny-hmm", "-k", "5.0", "-k", "6.6", "--json"]
+            main, ["compare", "tiny-hmm", "-k", "5.0", "-k", "6.6", "--json"]
         ).stdout.encode(),
         "validate": runner.invoke(
-            app, ["validate", "--json", "--profile", "modern-x86"]
+            main, ["validate", "--json", "--profile", "modern-x86"]
         ).stdout.encode(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         spec, parquet = Path(tmp) / "s.toml", Path(tmp) / "s.parquet"
         spec.write_text('base = "tiny-pmem"\n[axes]\nkernel = ["4.18", "4.20"]\nnodes = [1, 2]\n')
-        runner.invoke(app, ["sweep", str(spec), "-o", str(parquet), "-j", "1"])
+        runner.invoke(main, ["sweep", str(spec), "-o", str(parquet), "-j", "1"])
         out["sweep"] = parquet.read_bytes()
     return out
 
@@ -390,7 +390,7 @@ def check_case(
     argv = [str(paths[a]) if a in paths else a for a in args]
     start = time.monotonic()
     with time_limit(3 * CASE_LIMIT_S):
-        result = runner.invoke(app, argv)
+        result = runner.invoke(main, argv)
     took = time.monotonic() - start
     STATS["cases"] += 1
     shown = (

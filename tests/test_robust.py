@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner, Result
 
 from memmapsim import cli
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.engine.costs import PROFILE_PACKAGE
 from memmapsim.report import outputs
 from memmapsim.report.outputs import dmesg_file_names, safe_file_name
+from tests.clirunner import CliRunner, Result
 from tests.scenario_text import dev
 from tests.test_cli import PREFIX, assert_one_line_error, scenario
 
@@ -27,7 +27,7 @@ TINY = scenario(dev("pmem0", "1G", "200M"))
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "s.toml") -> str:
@@ -319,10 +319,14 @@ def test_a_failing_command_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     ("args", "fragment"),
     [
         (["compare", "tiny-pmem"], "missing option '--kernel'"),
-        (["page", "tiny-pmem", "-5"], "no such option: -5"),
+        (["page", "tiny-pmem", "-5"], "-5 is outside the machine's pfns"),
+        (["page", "tiny-pmem", "0x40000", "-x"], "no such option: -x"),
+        (["explore", "tiny-pmem", "--depth", "x"], "--depth: expected an integer, got 'x'"),
+        (["sweep", "s.toml", "-j", "0"], "--jobs: must be at least 1, got 0"),
+        (["page", "tiny-pmem", "0x40000", "extra"], "unexpected argument 'extra'"),
         (["run", "tiny-pmem", "--bogus"], "no such option: --bogus"),
         (["run"], "missing argument 'SCENARIO'"),
-        (["frobnicate"], "no such command 'frobnicate'"),
+        (["frobnicate"], "no such command 'frobnicate' (commands: run, compare,"),
         (["run", "tiny-pmem", "--kernel"], "option '--kernel' requires an argument"),
     ],
 )

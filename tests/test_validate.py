@@ -7,10 +7,10 @@ import json
 from dataclasses import replace
 
 import pytest
-from typer.testing import CliRunner
 
 from memmapsim import validate as v
-from memmapsim.cli import app
+from memmapsim.cli import main
+from tests.clirunner import CliRunner
 
 runner = CliRunner()
 
@@ -75,7 +75,7 @@ def test_row_status(
 
 
 def test_json_rows_have_kind_restates_and_tolerance() -> None:
-    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
+    res = runner.invoke(main, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["profile"] == "xeon-2018-pmem"
@@ -98,13 +98,13 @@ def test_an_undeclared_miss_fails_and_a_known_miss_is_shown(
 ) -> None:
     miss = figure("extra-miss", "elsewhere", (10.0, 10.0), 20.0)
     monkeypatch.setattr(v, "FIGURES", (*v.FIGURES, miss))
-    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
+    res = runner.invoke(main, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 1
     rows = {r["id"]: r for r in json.loads(res.stdout)["figures"]}
     assert (rows["extra-miss"]["kind"], rows["extra-miss"]["status"]) == ("predicted", "MISS")
     declared = replace(miss, known_miss="not modelled yet")
     monkeypatch.setattr(v, "FIGURES", (*v.FIGURES[:-1], declared))
-    res = runner.invoke(app, ["validate", "--json", "--profile", "xeon-2018-pmem"])
+    res = runner.invoke(main, ["validate", "--json", "--profile", "xeon-2018-pmem"])
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in json.loads(res.stdout)["figures"]}
     row = rows["extra-miss"]
@@ -159,7 +159,7 @@ def test_each_profile_lists_what_it_does_not_cover() -> None:
 
 
 def test_json_for_modern_x86_names_the_profile() -> None:
-    res = runner.invoke(app, ["validate", "--json", "--profile", "modern-x86"])
+    res = runner.invoke(main, ["validate", "--json", "--profile", "modern-x86"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["profile"] == "modern-x86"
@@ -174,7 +174,7 @@ def test_json_for_modern_x86_names_the_profile() -> None:
 
 
 def test_validate_text_names_the_profile() -> None:
-    res = runner.invoke(app, ["validate", "--profile", "modern-x86"])
+    res = runner.invoke(main, ["validate", "--profile", "modern-x86"])
     assert res.exit_code == 0, res.output
     assert "validation (modern-x86): 9 of 16 covered figures predicted" in res.stdout
     assert "duyck-2018-figures" in res.stdout
@@ -182,7 +182,7 @@ def test_validate_text_names_the_profile() -> None:
 
 @pytest.mark.parametrize("profile", ["no-such-profile", "src/memmapsim/engine/profiles/x.toml"])
 def test_validate_refuses_a_profile_without_figures(profile: str) -> None:
-    res = runner.invoke(app, ["validate", "--profile", profile])
+    res = runner.invoke(main, ["validate", "--profile", profile])
     assert res.exit_code == 2
     assert res.stdout == ""
     (line,) = res.stderr.splitlines()
@@ -193,7 +193,7 @@ def test_validate_refuses_a_profile_without_figures(profile: str) -> None:
 def test_validate_covers_every_profile_by_default() -> None:
     """`memmapsim validate` lists the boot and System RAM figures as fitted, restated or
     predicted (modern-x86 prices them), beside the 2018 pmem figures."""
-    res = runner.invoke(app, ["validate", "--json"])
+    res = runner.invoke(main, ["validate", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert [p["profile"] for p in data["profiles"]] == list(v.VALIDATED_PROFILES)
@@ -201,13 +201,13 @@ def test_validate_covers_every_profile_by_default() -> None:
     for fig in ("xeon8180-deferred", "e5-2699v4-deferred", "gorman-1tb", "duyck-hotplug-halved"):
         assert kinds[fig] == "predicted"
     assert kinds["duyck-deferred-v7"] == "fitted" and kinds["duyck-2min-saved"] == "predicted"
-    text = runner.invoke(app, ["validate"], env={"COLUMNS": "200"}).stdout
+    text = runner.invoke(main, ["validate"], env={"COLUMNS": "200"}).stdout
     for p in v.VALIDATED_PROFILES:
         assert f"validation ({p}): " in text and f"not covered ({p})" in text
 
 
 def test_markdown_needs_a_profile() -> None:
-    res = runner.invoke(app, ["validate", "--markdown"])
+    res = runner.invoke(main, ["validate", "--markdown"])
     assert res.exit_code == 2
     assert res.stderr.strip() == (
         "memmapsim: error: --markdown: each profile has its own docs table: give --profile "

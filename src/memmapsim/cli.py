@@ -3,24 +3,30 @@
 Every error is one line on stderr, ``memmapsim: error: WHERE: WHAT``, with exit status 2:
 bad input (a malformed scenario, an impossible machine, a kernel that refuses a device,
 an unknown kernel), a meaningless combination of options, an unusable output path, and
-usage errors (a missing option, an unknown one), which click would otherwise print as a
-block of help. Output files are checked before anything is simulated and are put in
+usage errors (a missing option, an unknown one), which argparse would otherwise print
+after a usage block. Output files are checked before anything is simulated and are put in
 place only when all of them were written (:mod:`memmapsim.report.outputs`).
+
+The parser is argparse's. Each command is a function declaring its arguments with
+:func:`command`; ``main`` parses, calls it with one keyword per argument, and turns its
+errors into the one line. Why not typer (used until issue 7): start-up. typer 0.2x
+imports pydantic to coerce every argument, and with its own import that was some 0.2 s of
+every command, against a budget of 0.5 s for a whole ``memmapsim run``.
 """
 
-# No ``from __future__ import annotations`` here: typer reads every command's signature
-# at start-up, and string annotations would each be compiled and evaluated then (start-up
-# time, issue 7); real annotations are built once, with the module.
+from __future__ import annotations
 
+import argparse
+import inspect
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import typer
 from msgspec.structs import replace
-from typer.core import TyperGroup
 
 from memmapsim import __version__
 from memmapsim.config.scenario import Scenario, builtin_names, load_scenario
@@ -40,6 +46,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PREFIX = "memmapsim: error: "
+DESCRIPTION = (
+    "Simulate the Linux kernel's struct page (memmap) initialization, version by version: "
+    "how long memory takes to come up, and whether it is safe while it does."
+)
 
 
 def _error_line(where: str | None, what: str) -> str:
@@ -47,57 +57,160 @@ def _error_line(where: str | None, what: str) -> str:
     return PREFIX + cut_quoted(text)
 
 
-class OneLineErrors(TyperGroup):
-    """Usage errors (missing or unknown options, a missing argument) as one line, exit 2,
-    instead of click's usage block; ``memmapsim`` alone prints the help."""
+# --- the parser -------------------------------------------------------------------------------
+class UsageError(Exception):
+    """A usage error: a missing or unknown argument, a value of the wrong type."""
 
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        code: Any = 0
-        try:
-            code = super().main(
-                args, prog_name or "memmapsim", complete_var, standalone_mode=False, **extra
-            )
-        except typer.Abort:
-            print(_error_line(None, "interrupted"), file=sys.stderr)
-            code = 130
-        except Exception as e:
-            exit_code, show = getattr(e, "exit_code", None), getattr(e, "format_message", None)
-            if not isinstance(exit_code, int) or not callable(show):
-                raise
-            ctx = getattr(e, "ctx", None)
-            if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
-                print(ctx.get_help())
-                code = 0
-            else:
-                words = " ".join(str(show()).split()).rstrip(".")
-                command = ctx.info_name if ctx is not None and ctx.parent is not None else None
-                what = words[:1].lower() + words[1:]
-                print(_error_line(command, what), file=sys.stderr)
-                code = 2
-        if not standalone_mode:
-            return code
-        sys.exit(code if isinstance(code, int) else 0)
+    def __init__(self, command: str | None, message: str) -> None:
+        super().__init__(message)
+        self.command, self.message = command, message
 
 
-app = typer.Typer(
-    cls=OneLineErrors,
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    help="Simulate the Linux kernel's struct page (memmap) initialization, version by version.",
+_ARGUMENT = re.compile(r"argument (\S+?)(?:/(\S+))?: (.*)", re.S)
+
+
+def _named(names: str) -> str:
+    """``-k/--kernel`` as ``'--kernel'``, ``SCENARIO`` as ``'SCENARIO'``."""
+    return ", ".join(f"'{n.split('/')[-1]}'" for n in names.split(", "))
+
+
+_REWORDED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
+    (re.compile(pattern, re.S), reword)
+    for pattern, reword in (
+        (
+            r"the following arguments are required: (-.*)",
+            lambda m: f"missing option {_named(m[1])}",
+        ),
+        (
+            r"the following arguments are required: (.*)",
+            lambda m: f"missing argument {_named(m[1])}",
+        ),
+        (r"unrecognized arguments: (-\S*).*", lambda m: f"no such option: {m[1]}"),
+        (r"unrecognized arguments: (.*)", lambda m: f"unexpected argument {m[1]!r}"),
+        (
+            r"COMMAND: invalid choice: ('.*?') \(choose from (.*)\)",
+            lambda m: f"no such command {m[1]} (commands: {m[2].replace(chr(39), '')})",
+        ),
+        (r"(-\S+): expected one argument", lambda m: f"option '{m[1]}' requires an argument"),
+        (r"(-\S+): invalid int value: (.*)", lambda m: f"{m[1]}: expected an integer, got {m[2]}"),
+        (r"(-\S+): invalid float value: (.*)", lambda m: f"{m[1]}: expected a number, got {m[2]}"),
+    )
 )
-_CONSOLE: "list[Console]" = []
+"""argparse's usage errors in the words of the rest of memmapsim's errors."""
 
 
-def _console() -> "Console":
+class Parser(argparse.ArgumentParser):
+    """argparse, raising :class:`UsageError` instead of printing the usage and exiting;
+    ``argument -k/--kernel: ...`` is shortened to ``--kernel: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("memmapsim").strip() or None
+        if m := _ARGUMENT.fullmatch(message):
+            message = f"{m[2] or m[1]}: {m[3]}"
+        for pattern, reword in _REWORDED:
+            if m := pattern.fullmatch(message):
+                message = reword(m)
+                break
+        raise UsageError(command, message)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Options shown as ``-k, --kernel KERNEL`` (argparse repeats the metavar)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        metavar = self._format_args(action, action.dest.upper())
+        return f"{', '.join(action.option_strings)} {metavar}"
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call: its flags (none for a positional) and keywords."""
+
+    flags: tuple[str, ...]
+    kwargs: dict[str, Any]
+
+    def but(self, **kwargs: Any) -> Arg:
+        """The same argument with some keywords changed (a command's own help, say)."""
+        return Arg(self.flags, self.kwargs | kwargs)
+
+
+def arg(dest: str, metavar: str, help: str, **kwargs: Any) -> Arg:
+    """A positional argument."""
+    return Arg((dest,), {"metavar": metavar, "help": help, **kwargs})
+
+
+def opt(*flags: str, **kwargs: Any) -> Arg:
+    """An option; ``--json``-like flags give ``action="store_true"``."""
+    return Arg(flags, kwargs)
+
+
+F = TypeVar("F", bound=Callable[..., None])
+COMMANDS: dict[str, tuple[Callable[..., None], str, tuple[Arg, ...]]] = {}
+"""Each command's function and arguments, in the order ``memmapsim --help`` lists them."""
+
+
+def command(summary: str, *args: Arg) -> Callable[[F], F]:
+    """Register a command, listed by ``memmapsim --help`` with ``summary``: its function
+    (named as the command, ``_`` for ``-``) takes one keyword per argument, ``dest`` as
+    the keyword; its docstring is the command's ``--help``."""
+
+    def register(func: F) -> F:
+        COMMANDS[func.__name__.replace("_", "-")] = (func, summary, args)
+        return func
+
+    return register
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="memmapsim", description=DESCRIPTION, formatter_class=_Formatter, allow_abbrev=False
+    )
+    parser.add_argument("--version", action="version", version=f"memmapsim {__version__}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=Parser, title="commands"
+    )
+    for name, (func, summary, args) in COMMANDS.items():
+        doc = inspect.cleandoc(func.__doc__ or "")
+        p = sub.add_parser(
+            name, help=summary, description=doc, formatter_class=_Formatter, allow_abbrev=False
+        )
+        for a in args:
+            p.add_argument(*a.flags, **a.kwargs)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """``memmapsim ARGS``: exit 0, 1 (validate: a figure missed) or 2 (an error, one line);
+    130 when interrupted."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args:
+        parser.print_help()
+        sys.exit(0)
+    try:
+        ns = vars(parser.parse_args(args))
+        func = ns.pop("func")
+        del ns["command"]
+        func(**ns)
+    except UsageError as e:
+        print(_error_line(e.command, e.message), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(_error_line(None, "interrupted"), file=sys.stderr)
+        sys.exit(130)
+    sys.exit(0)
+
+
+_CONSOLE: list[Console] = []
+
+
+def _console() -> Console:
     """The console for tables, made (and rich imported) only when text is printed."""
     if not _CONSOLE:
         from memmapsim.report.text import plain_console
@@ -106,61 +219,58 @@ def _console() -> "Console":
     return _CONSOLE[0]
 
 
-ScenarioArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="SCENARIO",
-        help="A built-in scenario name (see `memmapsim scenarios`) or a TOML file.",
-        show_default=False,
-    ),
-]
-KernelOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--kernel",
-        "-k",
-        metavar="KERNEL",
-        help="Kernel: a release plus +changes, e.g. 4.18 or 4.18+nonatomic-reserved "
-        "(see `memmapsim kernels`), or +a change file: 5.16+./my_change.py "
-        "(docs/user-changes.md). Default: the scenario's `kernel`.",
-        show_default=False,
-    ),
-]
-BackendOpt = Annotated[
-    str, typer.Option(metavar="runs|dense", help="Memmap backend (dense: small machines only).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-SaveOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--save",
-        metavar="FILE",
-        help="Also write the --json document to FILE, for `memmapsim report`.",
-        show_default=False,
-    ),
-]
-EngineOpt = Annotated[
-    str,
-    typer.Option(
-        metavar="timing|inorder",
-        help="timing (time, trace and state) or inorder (state and effect order).",
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        metavar="PROFILE",
-        help="Cost profile for the timing engine: a built-in name (see `memmapsim profiles`) "
-        "or a TOML file. Default: the scenario's `knobs.cost_profile`.",
-        show_default=False,
-    ),
-]
+# --- arguments shared by several commands ---------------------------------------------------
+SCENARIO = arg(
+    "scenario", "SCENARIO", "A built-in scenario name (see `memmapsim scenarios`) or a TOML file."
+)
+KERNEL = opt(
+    "-k",
+    "--kernel",
+    action="append",
+    metavar="KERNEL",
+    help="Kernel: a release plus +changes, e.g. 4.18 or 4.18+nonatomic-reserved "
+    "(see `memmapsim kernels`), or +a change file: 5.16+./my_change.py "
+    "(docs/user-changes.md). Default: the scenario's `kernel`.",
+)
+BACKEND = opt(
+    "--backend",
+    default="runs",
+    metavar="runs|dense",
+    help="Memmap backend (dense: small machines only). Default: runs.",
+)
+JSON = opt(
+    "--json", dest="as_json", action="store_true", help="Print one JSON document instead of tables."
+)
+SAVE = opt(
+    "--save", metavar="FILE", help="Also write the --json document to FILE, for `memmapsim report`."
+)
+ENGINE = opt(
+    "--engine",
+    default="timing",
+    metavar="timing|inorder",
+    help="timing (time, trace and state) or inorder (state and effect order). Default: timing.",
+)
+PROFILE = opt(
+    "--profile",
+    metavar="PROFILE",
+    help="Cost profile for the timing engine: a built-in name (see `memmapsim profiles`) "
+    "or a TOML file. Default: the scenario's `knobs.cost_profile`.",
+)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
 
 
 def _fail(err: InputError) -> NoReturn:
     print(PREFIX + str(err), file=sys.stderr)
-    raise typer.Exit(2)
+    sys.exit(2)
 
 
 def _refuse(where: str, what: str) -> NoReturn:
@@ -224,15 +334,24 @@ def _run_one(
         return _simulate(sc, kernel, backend, engine, profile)
 
 
-@app.command()
+@command(
+    "Run a scenario on one kernel: state, findings and time",
+    SCENARIO,
+    KERNEL,
+    BACKEND,
+    ENGINE,
+    PROFILE,
+    JSON,
+    SAVE,
+)
 def run(
-    scenario: ScenarioArg,
-    kernel: KernelOpt = None,
-    backend: BackendOpt = "runs",
-    engine: EngineOpt = "timing",
-    profile: ProfileOpt = None,
-    as_json: JsonOpt = False,
-    save: SaveOpt = None,
+    scenario: str,
+    kernel: list[str] | None,
+    backend: str,
+    engine: str,
+    profile: str | None,
+    as_json: bool,
+    save: str | None,
 ) -> None:
     """Run a scenario on one kernel: per device, pfn classes and init passes, pages
     initialised under mem_hotplug_lock and outside it, pgmap references, findings; and
@@ -261,49 +380,45 @@ def _kernel_key(sc: Scenario, spec: str) -> tuple[str, frozenset[str]]:
     return k.release, frozenset(k.changes)
 
 
-@app.command()
+@command(
+    "Run scenarios on several kernels, side by side",
+    arg(
+        "scenario",
+        "SCENARIO",
+        "One or more built-in scenarios (see `memmapsim scenarios`) or TOML files.",
+        nargs="+",
+    ),
+    KERNEL.but(
+        required=True,
+        help="A kernel to compare (see `memmapsim kernels`); two or more, or one with "
+        "several scenarios.",
+    ),
+    BACKEND,
+    PROFILE,
+    JSON,
+    opt(
+        "--plot",
+        metavar="FILE",
+        help="Write a timeline, one panel per kernel; the suffix picks the format: "
+        ".png, .svg or .pdf.",
+    ),
+    opt(
+        "--dmesg",
+        metavar="DIR",
+        help="Write each kernel's simulated log into this directory, as "
+        "SCENARIO_KERNEL.dmesg (made if missing).",
+    ),
+    SAVE,
+)
 def compare(
-    scenario: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="SCENARIO",
-            help="One or more built-in scenarios (see `memmapsim scenarios`) or TOML files.",
-            show_default=False,
-        ),
-    ],
-    kernel: Annotated[
-        list[str],
-        typer.Option(
-            "--kernel",
-            "-k",
-            metavar="KERNEL",
-            help="A kernel to compare (see `memmapsim kernels`); two or more, or one with "
-            "several scenarios.",
-            show_default=False,
-        ),
-    ],
-    backend: BackendOpt = "runs",
-    profile: ProfileOpt = None,
-    as_json: JsonOpt = False,
-    plot: Annotated[
-        str | None,
-        typer.Option(
-            metavar="FILE",
-            help="Write a timeline, one panel per kernel; the suffix picks the format: "
-            ".png, .svg or .pdf.",
-            show_default=False,
-        ),
-    ] = None,
-    dmesg: Annotated[
-        str | None,
-        typer.Option(
-            metavar="DIR",
-            help="Write each kernel's simulated log into this directory, as "
-            "SCENARIO_KERNEL.dmesg (made if missing).",
-            show_default=False,
-        ),
-    ] = None,
-    save: SaveOpt = None,
+    scenario: list[str],
+    kernel: list[str],
+    backend: str,
+    profile: str | None,
+    as_json: bool,
+    plot: str | None,
+    dmesg: str | None,
+    save: str | None,
 ) -> None:
     """Run scenarios on several kernels and show them side by side (--json prints one JSON
     object, with a run per scenario and kernel): per scenario the pfn classes and the time
@@ -373,13 +488,18 @@ def compare(
         print_summary(results, _console())
 
 
-@app.command()
+@command(
+    "Every effect in order, or every interval of work and lock wait",
+    SCENARIO,
+    KERNEL,
+    ENGINE.but(
+        default="inorder", help=ENGINE.kwargs["help"].replace("Default: timing", "Default: inorder")
+    ),
+    PROFILE,
+    JSON,
+)
 def trace(
-    scenario: ScenarioArg,
-    kernel: KernelOpt = None,
-    engine: EngineOpt = "inorder",
-    profile: ProfileOpt = None,
-    as_json: JsonOpt = False,
+    scenario: str, kernel: list[str] | None, engine: str, profile: str | None, as_json: bool
 ) -> None:
     """The trace: with the in-order engine every effect in program order with the locks
     held; with the timing engine every interval of work or lock wait, and the lock holds.
@@ -397,21 +517,18 @@ def trace(
         sys.stdout.write("".join(line + "\n" for line in trace_lines(result)))
 
 
-@app.command()
-def validate(
-    as_json: JsonOpt = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs table.")] = False,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile",
-            metavar="PROFILE",
-            help="The built-in cost profile to validate, with its own figures: "
-            "xeon-2018-pmem (4.18-4.20 code) or modern-x86 (5.2+ code). Default: each.",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
+@command(
+    "The model against every published figure it covers",
+    JSON,
+    opt("--markdown", action="store_true", help="Print the docs table."),
+    opt(
+        "--profile",
+        metavar="PROFILE",
+        help="The built-in cost profile to validate, with its own figures: "
+        "xeon-2018-pmem (4.18-4.20 code) or modern-x86 (5.2+ code). Default: each.",
+    ),
+)
+def validate(as_json: bool, markdown: bool, profile: str | None) -> None:
     """Every published figure the model covers, per cost profile: model vs published,
     whether it is fitted, restated (same measurement as a fitted one) or predicted, and its
     tolerance; figures it cannot cover, with the reason. Prints tables; --json prints one
@@ -478,54 +595,42 @@ def validate(
                 n_t.add_row(nc.id, nc.reason)
             print_table(_console(), n_t, f"not covered ({p})")
     if not all(r.ok for _p, rows, _nc in results for r in rows):
-        raise typer.Exit(1)
+        sys.exit(1)
 
 
-@app.command()
+@command(
+    "Run a grid of points built from a base scenario",
+    arg("spec", "SPEC", "The sweep's TOML file: a base scenario and axes (README, Sweeps)."),
+    opt(
+        "-o",
+        "--output",
+        metavar="FILE.parquet",
+        help="The results, one row per point. Default: SPEC's name with .parquet, in the "
+        "current directory. Run again to finish a sweep that was stopped.",
+    ),
+    opt(
+        "-j",
+        "--jobs",
+        type=_at_least_one,
+        metavar="N",
+        help="Local worker processes. Default: one per CPU.",
+    ),
+    opt(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on this Dask scheduler (tcp://host:8786) instead; default: "
+        "$DASK_SCHEDULER_ADDRESS when --jobs is not given. Needs memmapsim[dask].",
+    ),
+    opt(
+        "--checkpoint",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="Rewrite the Parquet file this often while running. Default: 10.",
+    ),
+)
 def sweep(
-    spec: Annotated[
-        str,
-        typer.Argument(
-            metavar="SPEC",
-            help="The sweep's TOML file: a base scenario and axes (README, Sweeps).",
-            show_default=False,
-        ),
-    ],
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE.parquet",
-            help="The results, one row per point. Default: SPEC's name with .parquet, in the "
-            "current directory. Run again to finish a sweep that was stopped.",
-            show_default=False,
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            metavar="N",
-            min=1,
-            help="Local worker processes. Default: one per CPU.",
-            show_default=False,
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ADDRESS",
-            help="Run on this Dask scheduler (tcp://host:8786) instead; default: "
-            "$DASK_SCHEDULER_ADDRESS when --jobs is not given. Needs memmapsim[dask].",
-            show_default=False,
-        ),
-    ] = None,
-    checkpoint: Annotated[
-        float,
-        typer.Option(metavar="SECONDS", help="Rewrite the Parquet file this often while running."),
-    ] = 10.0,
+    spec: str, output: str | None, jobs: int | None, scheduler: str | None, checkpoint: float
 ) -> None:
     """Run a grid of points — sizes, nodes, CPUs, kernels, cost-profile entries — built
     from a base scenario, on local processes or a Dask cluster. Every result goes to a
@@ -540,24 +645,25 @@ def sweep(
         _fail(e)
 
 
-@app.command()
-def report(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="RESULT...",
-            help="Saved results: run/compare --json or --save files, validate --json "
-            "files, sweep Parquet files.",
-            show_default=False,
-        ),
-    ],
-    output: Annotated[
-        str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")
-    ] = "report.html",
-    title: Annotated[str, typer.Option(metavar="TEXT", help="The page's title.")] = (
-        "memmapsim report"
+@command(
+    "Write one self-contained HTML page from saved results",
+    arg(
+        "inputs",
+        "RESULT",
+        "Saved results: run/compare --json or --save files, validate --json "
+        "files, sweep Parquet files.",
+        nargs="+",
     ),
-) -> None:
+    opt(
+        "-o",
+        "--output",
+        default="report.html",
+        metavar="FILE.html",
+        help="The page to write. Default: report.html.",
+    ),
+    opt("--title", default="memmapsim report", metavar="TEXT", help="The page's title."),
+)
+def report(inputs: list[str], output: str, title: str) -> None:
     """Write one self-contained HTML page (no network: inline CSS, SVG and a little
     JavaScript) from saved results: the scenarios and kernels, zoomable per-CPU
     timelines, time per node, lock holds, scaling curves of sweeps, the validation
@@ -603,8 +709,8 @@ def profile_entries(name: str) -> list[dict[str, Any]]:
     return rows
 
 
-@app.command()
-def profiles(as_json: JsonOpt = False) -> None:
+@command("List the built-in cost profiles, entry by entry", JSON)
+def profiles(as_json: bool) -> None:
     """List the built-in cost profiles and their entries with provenance. Prints one table
     per profile; --json prints a list with one object per profile."""
     from rich.table import Table
@@ -629,8 +735,8 @@ def profiles(as_json: JsonOpt = False) -> None:
         print_table(_console(), t, f"{p['name']}: {p['description']}")
 
 
-@app.command()
-def scenarios(as_json: JsonOpt = False) -> None:
+@command("List the built-in scenarios", JSON)
+def scenarios(as_json: bool) -> None:
     """List the built-in scenarios. Prints a table; --json prints a list with one object
     per scenario."""
     from rich.table import Table
@@ -648,8 +754,8 @@ def scenarios(as_json: JsonOpt = False) -> None:
     _console().print(t)
 
 
-@app.command()
-def kernels(as_json: JsonOpt = False) -> None:
+@command("List the modelled releases and the changes behind each", JSON)
+def kernels(as_json: bool) -> None:
     """List the modelled releases — each with the changes it brought, their commits and the
     release tree read for it — and the named changes that can be added to a release
     (``--kernel 4.18+name``). Prints two tables; --json prints a list with one object per
@@ -728,24 +834,27 @@ def _until(sc: Scenario, after: str | None) -> Scenario:
     return replace(sc, steps=sc.steps[: labels.index(after) + 1])
 
 
-@app.command()
+@command(
+    "Show one struct page as dump_page() prints it",
+    SCENARIO,
+    arg("pfn", "PFN", "The pfn, decimal or 0x hex."),
+    KERNEL,
+    BACKEND,
+    opt(
+        "--after",
+        metavar="STEP",
+        help="Show the page after this step (a label as `memmapsim trace` prints it: "
+        "add, remove, add#2, ...; boot for the end of boot), not after the last.",
+    ),
+    JSON,
+)
 def page(
-    scenario: ScenarioArg,
-    pfn: Annotated[
-        str, typer.Argument(metavar="PFN", help="The pfn, decimal or 0x hex.", show_default=False)
-    ],
-    kernel: KernelOpt = None,
-    backend: BackendOpt = "runs",
-    after: Annotated[
-        str | None,
-        typer.Option(
-            metavar="STEP",
-            help="Show the page after this step (a label as `memmapsim trace` prints it: "
-            "add, remove, add#2, ...; boot for the end of boot), not after the last.",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: JsonOpt = False,
+    scenario: str,
+    pfn: str,
+    kernel: list[str] | None,
+    backend: str,
+    after: str | None,
+    as_json: bool,
 ) -> None:
     """Show one struct page after the scenario ran: as that kernel's dump_page() prints it
     (its flag names and line format, compound head and order), then its pageblock's
@@ -806,46 +915,42 @@ def page(
     say(_console(), f"  memmapsim: written by {', then '.join(out['history']) or 'nothing'}")
 
 
-LogArg = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="LOG",
-        help="Kernel logs: dmesg, syslog, journalctl, or quoted in mail.",
-        show_default=False,
+@command(
+    "Fit a cost profile to the measurement lines of kernel logs",
+    arg("log", "LOG", "Kernel logs: dmesg, syslog, journalctl, or quoted in mail.", nargs="+"),
+    opt(
+        "-o", "--out", required=True, metavar="PROFILE.toml", help="Write the fitted profile here."
     ),
-]
-
-
-@app.command()
+    opt(
+        "--scenario",
+        metavar="SCENARIO",
+        help="The logged machine, when the log does not describe it (default: read from "
+        "the log: memory ranges, CPUs, pmem).",
+    ),
+    KERNEL,
+    opt(
+        "--profile",
+        default="modern-x86",
+        metavar="PROFILE",
+        help="The base cost profile to fit a factor on. Default: modern-x86.",
+    ),
+    opt(
+        "--hz",
+        type=int,
+        default=250,
+        metavar="HZ",
+        help="The logged kernel's CONFIG_HZ (its ms resolution). Default: 250.",
+    ),
+    JSON,
+)
 def calibrate(
-    log: LogArg,
-    out: Annotated[
-        str,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="PROFILE.toml",
-            help="Write the fitted profile here.",
-            show_default=False,
-        ),
-    ],
-    scenario: Annotated[
-        str | None,
-        typer.Option(
-            metavar="SCENARIO",
-            help="The logged machine, when the log does not describe it (default: read from "
-            "the log: memory ranges, CPUs, pmem).",
-            show_default=False,
-        ),
-    ] = None,
-    kernel: KernelOpt = None,
-    profile: Annotated[
-        str, typer.Option(metavar="PROFILE", help="The base cost profile to fit a factor on.")
-    ] = "modern-x86",
-    hz: Annotated[
-        int, typer.Option(metavar="HZ", help="The logged kernel's CONFIG_HZ (its ms resolution).")
-    ] = 250,
-    as_json: JsonOpt = False,
+    log: list[str],
+    out: str,
+    scenario: str | None,
+    kernel: list[str] | None,
+    profile: str,
+    hz: int,
+    as_json: bool,
 ) -> None:
     """Fit a cost profile to the memmap measurement lines of real kernel logs: one factor
     on the base profile's per-page costs, with its standard error, from every line the
@@ -911,15 +1016,13 @@ def calibrate(
     say(_console(), f"wrote {dest}")
 
 
-@app.command("scenario-from-log")
-def scenario_from_log(
-    log: Annotated[str, typer.Argument(metavar="LOG", help="A kernel log.", show_default=False)],
-    out: Annotated[
-        str | None,
-        typer.Option("--out", "-o", metavar="SCENARIO.toml", help="Write it here, not stdout."),
-    ] = None,
-    name: Annotated[str, typer.Option(metavar="NAME", help="The scenario's name.")] = "from-log",
-) -> None:
+@command(
+    "Write the scenario of the machine a kernel log came from",
+    arg("log", "LOG", "A kernel log."),
+    opt("-o", "--out", metavar="SCENARIO.toml", help="Write it here, not stdout."),
+    opt("--name", default="from-log", metavar="NAME", help="The scenario's name."),
+)
+def scenario_from_log(log: str, out: str | None, name: str) -> None:
     """Write the scenario of the machine a kernel log came from: its nodes and memory
     ranges, CPUs, persistent memory and kernel release; what the log does not say is
     listed as comments."""
@@ -945,21 +1048,19 @@ def scenario_from_log(
         _fail(e)
 
 
-@app.command()
-def predict(
-    scenario: ScenarioArg,
-    profile: Annotated[
-        str,
-        typer.Option(
-            "--profile",
-            metavar="PROFILE.toml",
-            help="A profile from `memmapsim calibrate` (or any profile: no interval).",
-            show_default=False,
-        ),
-    ],
-    kernel: KernelOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(
+    "The time a scenario takes on a calibrated profile, with its interval",
+    SCENARIO,
+    opt(
+        "--profile",
+        required=True,
+        metavar="PROFILE.toml",
+        help="A profile from `memmapsim calibrate` (or any profile: no interval).",
+    ),
+    KERNEL,
+    JSON,
+)
+def predict(scenario: str, profile: str, kernel: list[str] | None, as_json: bool) -> None:
     """The time a scenario takes on a calibrated profile, with the interval of ±2σ of its
     fitted factor (each end simulated). Prints one line; --json prints one JSON object."""
     from memmapsim.calibrate import predict as run_predict
@@ -1005,79 +1106,91 @@ def predict(
             say(_console(), f"  {shown(f'node {nid} init', i.s, i.low_s, i.high_s)}")
 
 
-ReaderOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--reader",
+@command(
+    "Race the kernel's readers against a scenario's steps",
+    SCENARIO,
+    KERNEL,
+    opt(
         "-r",
+        "--reader",
+        action="append",
         metavar="READER",
         help="A kernel reader to race against the scenario's steps (see `memmapsim readers`); "
         "repeat for several. Default: every reader.",
-        show_default=False,
     ),
-]
-
-
-@app.command()
+    opt(
+        "--pfn",
+        action="append",
+        metavar="PFN",
+        help="A pfn the readers look at, decimal or 0x hex; repeat for several. Default: "
+        "one pfn of every pfn class of every device.",
+    ),
+    opt(
+        "--strategy",
+        default="dfs",
+        metavar="dfs|random|pct",
+        help="dfs: every schedule within the preemption bound (partial-order reduced); "
+        "random: random choices within the bound; pct: probabilistic concurrency testing. "
+        "Default: dfs.",
+    ),
+    opt(
+        "--preemptions",
+        type=int,
+        default=2,
+        metavar="K",
+        help="At most K preemptions per schedule (dfs, random). Default: 2.",
+    ),
+    opt("--depth", type=int, default=3, metavar="D", help="PCT's bug depth. Default: 3."),
+    opt(
+        "--budget",
+        type=int,
+        metavar="N",
+        help="At most N schedules per reader and pfn (default: 100000 for dfs, 1000 for "
+        "random and pct).",
+    ),
+    opt(
+        "--seconds",
+        type=float,
+        metavar="S",
+        help="Stop after S seconds (then the output depends on the machine's speed).",
+    ),
+    opt(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="The seed of every random choice (random, pct). Default: 0.",
+    ),
+    opt("--jobs", type=int, default=1, metavar="N", help="Explore on N local processes."),
+    opt(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Explore on the Dask cluster whose scheduler is at ADDRESS (default: "
+        "$DASK_SCHEDULER_ADDRESS); needs memmapsim[dask].",
+    ),
+    opt(
+        "--out",
+        default="out/schedules",
+        metavar="DIR",
+        help="Where to save a schedule file per finding. Default: out/schedules.",
+    ),
+    JSON,
+)
 def explore(
-    scenario: ScenarioArg,
-    kernel: KernelOpt = None,
-    reader: ReaderOpt = None,
-    pfn: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="PFN",
-            help="A pfn the readers look at, decimal or 0x hex; repeat for several. Default: "
-            "one pfn of every pfn class of every device.",
-            show_default=False,
-        ),
-    ] = None,
-    strategy: Annotated[
-        str,
-        typer.Option(
-            metavar="dfs|random|pct",
-            help="dfs: every schedule within the preemption bound (partial-order reduced); "
-            "random: random choices within the bound; pct: probabilistic concurrency testing.",
-        ),
-    ] = "dfs",
-    preemptions: Annotated[
-        int, typer.Option(metavar="K", help="At most K preemptions per schedule (dfs, random).")
-    ] = 2,
-    depth: Annotated[int, typer.Option(metavar="D", help="PCT's bug depth.")] = 3,
-    budget: Annotated[
-        int | None,
-        typer.Option(
-            metavar="N",
-            help="At most N schedules per reader and pfn (default: 100000 for dfs, 1000 for "
-            "random and pct).",
-            show_default=False,
-        ),
-    ] = None,
-    seconds: Annotated[
-        float | None,
-        typer.Option(
-            metavar="S",
-            help="Stop after S seconds (then the output depends on the machine's speed).",
-            show_default=False,
-        ),
-    ] = None,
-    seed: Annotated[
-        int, typer.Option(metavar="SEED", help="The seed of every random choice (random, pct).")
-    ] = 0,
-    jobs: Annotated[int, typer.Option(metavar="N", help="Explore on N local processes.")] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ADDRESS",
-            help="Explore on the Dask cluster whose scheduler is at ADDRESS (default: "
-            "$DASK_SCHEDULER_ADDRESS); needs memmapsim[dask].",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        str, typer.Option(metavar="DIR", help="Where to save a schedule file per finding.")
-    ] = "out/schedules",
-    as_json: JsonOpt = False,
+    scenario: str,
+    kernel: list[str] | None,
+    reader: list[str] | None,
+    pfn: list[str] | None,
+    strategy: str,
+    preemptions: int,
+    depth: int,
+    budget: int | None,
+    seconds: float | None,
+    seed: int,
+    jobs: int,
+    scheduler: str | None,
+    out: str,
+    as_json: bool,
 ) -> None:
     """Race the kernel's readers against a scenario's steps: explore thread schedules and
     report every schedule in which a reader sees an uninitialized struct page or an
@@ -1129,16 +1242,12 @@ def explore(
         sys.stdout.write("".join(line + "\n" for line in exploration_lines(result)))
 
 
-@app.command()
-def replay(
-    file: Annotated[
-        str,
-        typer.Argument(
-            metavar="FILE", help="A schedule file `memmapsim explore` saved.", show_default=False
-        ),
-    ],
-    as_json: JsonOpt = False,
-) -> None:
+@command(
+    "Replay a schedule file saved by explore",
+    arg("file", "FILE", "A schedule file `memmapsim explore` saved."),
+    JSON,
+)
+def replay(file: str, as_json: bool) -> None:
     """Replay a schedule file: run its scenario and kernel under its schedule and print the
     finding it reaches, as `memmapsim explore` reported it; --json prints it as one JSON
     object."""
@@ -1156,8 +1265,8 @@ def replay(
         sys.stdout.write("".join(line + "\n" for line in finding_lines(f)))
 
 
-@app.command()
-def readers(as_json: JsonOpt = False) -> None:
+@command("List the kernel's struct page readers that explore races", JSON)
+def readers(as_json: bool) -> None:
     """List the kernel's readers of struct pages that `memmapsim explore` races against the
     writers, each with its kernel file and function and the gate it uses, release by
     release. --json prints a list with one object per reader."""
@@ -1170,28 +1279,6 @@ def readers(as_json: JsonOpt = False) -> None:
     from memmapsim.report.explore_text import reader_lines
 
     sys.stdout.write("".join(line + "\n" for line in reader_lines(table)))
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        print(f"memmapsim {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_callback(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Print the version."
-        ),
-    ] = False,
-) -> None:
-    """memmapsim: how long memory takes to come up, and whether it is safe while it does."""
-
-
-def main() -> None:
-    app()
 
 
 if __name__ == "__main__":

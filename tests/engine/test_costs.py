@@ -10,14 +10,14 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from memmapsim import validate as v
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import load_scenario
 from memmapsim.engine.costs import BOOT_COSTS, FIXED_COSTS, PAGE_COSTS, CostProfile, load_profile
 from memmapsim.errors import InputError
 from memmapsim.simulate import simulate
+from tests.clirunner import CliRunner
 
 PROFILES = resources.files("memmapsim.engine.profiles")
 TEXT = (PROFILES / "xeon-2018-pmem.toml").read_text()
@@ -315,7 +315,7 @@ def test_cli_rejects_a_bad_profile_with_one_line(tmp_path: Path) -> None:
     """`memmapsim run tiny-pmem --profile BAD.toml` exits 2 with one line on stderr."""
     path = tmp_path / "bad.toml"
     path.write_text(edit(POISON_NS, "[costs.poison]\nns = -1.0\n"))
-    result = CliRunner().invoke(app, ["run", "tiny-pmem", "--profile", str(path)])
+    result = CliRunner().invoke(main, ["run", "tiny-pmem", "--profile", str(path)])
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()

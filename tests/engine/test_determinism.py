@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from memmapsim.cli import app
+from memmapsim.cli import main
+from tests.clirunner import CliRunner
 
 ARGS = ("compare", "duyck-2018", "--kernel", "4.18", "--kernel", "4.20", "--json")
 KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
@@ -28,7 +28,7 @@ Outputs = tuple[str, dict[str, str], bytes]
 def compare_into(root: Path) -> Outputs:
     """Run the comparison writing into ``root``: stdout, dmesg files by name, PNG bytes."""
     dmesg, png = root / "dmesg", root / "timeline.png"
-    result = CliRunner().invoke(app, [*ARGS, "--dmesg", str(dmesg), "--plot", str(png)])
+    result = CliRunner().invoke(main, [*ARGS, "--dmesg", str(dmesg), "--plot", str(png)])
     assert result.exit_code == 0, result.output
     logs = {p.name: p.read_text() for p in sorted(dmesg.iterdir())}
     return result.stdout, logs, png.read_bytes()

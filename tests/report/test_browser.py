@@ -19,9 +19,9 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from typer.testing import CliRunner
 
-from memmapsim.cli import app
+from memmapsim.cli import main
+from tests.clirunner import CliRunner
 
 pytestmark = pytest.mark.browser
 
@@ -45,16 +45,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("browser")
     saved = tmp / "duyck.json"
     r = runner.invoke(
-        app, ["compare", "duyck-2018", "-k", "4.18", "-k", "4.20", "--save", str(saved)]
+        main, ["compare", "duyck-2018", "-k", "4.18", "-k", "4.20", "--save", str(saved)]
     )
     assert r.exit_code == 0, r.output
     (tmp / "s.toml").write_text(
         'base = "tiny-pmem"\n[axes]\nkernel = ["4.18", "4.20"]\nnodes = [1, 2, 4]\n'
     )
-    r = runner.invoke(app, ["sweep", str(tmp / "s.toml"), "-o", str(tmp / "s.parquet"), "-j", "1"])
+    r = runner.invoke(main, ["sweep", str(tmp / "s.toml"), "-o", str(tmp / "s.parquet"), "-j", "1"])
     assert r.exit_code == 0, r.output
     out = tmp / "report.html"
-    r = runner.invoke(app, ["report", str(saved), str(tmp / "s.parquet"), "-o", str(out)])
+    r = runner.invoke(main, ["report", str(saved), str(tmp / "s.parquet"), "-o", str(out)])
     assert r.exit_code == 0, r.output
     return out
 

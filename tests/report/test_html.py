@@ -12,14 +12,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import load_scenario
 from memmapsim.report.data import run_data
 from memmapsim.report.html import render
 from memmapsim.report.inputs import read_inputs
 from memmapsim.simulate import simulate
+from tests.clirunner import CliRunner, Result
 from tests.test_cli import assert_one_line_error
 
 runner = CliRunner()
@@ -33,7 +33,7 @@ device_memory_per_node = ["64M", "256M", "1G", "16G"]
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 class Page(HTMLParser):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from typer.testing import CliRunner
-
-from memmapsim.cli import app
+from memmapsim.cli import main
+from tests.clirunner import CliRunner
 
 runner = CliRunner()
 
@@ -15,7 +14,7 @@ runner = CliRunner()
 def test_inorder_trace_shows_what_ran_under_the_lock() -> None:
     """4.20 on tiny-pmem: the memmap host and the section tail are initialized holding
     mem_hotplug_lock, the data pages after it is released (966cf44f637e)."""
-    res = runner.invoke(app, ["trace", "tiny-pmem", "--kernel", "4.20", "--json"])
+    res = runner.invoke(main, ["trace", "tiny-pmem", "--kernel", "4.20", "--json"])
     assert res.exit_code == 0, res.output
     effects = json.loads(res.stdout)["effects"]
     inits = [e for e in effects if e["effect"].startswith("InitPages")]
@@ -30,7 +29,7 @@ def test_inorder_trace_shows_what_ran_under_the_lock() -> None:
 
 def test_timing_trace_intervals_and_holds() -> None:
     res = runner.invoke(
-        app, ["trace", "duyck-2018", "--kernel", "4.18", "--engine", "timing", "--json"]
+        main, ["trace", "duyck-2018", "--kernel", "4.18", "--engine", "timing", "--json"]
     )
     data = json.loads(res.stdout)
     holds = [h for h in data["lock_holds"] if h["lock"] == "mem_hotplug_lock"]
@@ -39,5 +38,5 @@ def test_timing_trace_intervals_and_holds() -> None:
         assert a["end_s"] <= b["start_s"]  # nodes follow one another
     locked = [iv for iv in data["intervals"] if iv["locked"] and iv["kind"] == "struct page init"]
     assert {iv["thread"] for iv in locked} == {"pmem0", "pmem1", "pmem2", "pmem3"}
-    text = runner.invoke(app, ["trace", "duyck-2018", "--kernel", "4.18", "--engine", "timing"])
+    text = runner.invoke(main, ["trace", "duyck-2018", "--kernel", "4.18", "--engine", "timing"])
     assert "holds mem_hotplug_lock" in text.stdout

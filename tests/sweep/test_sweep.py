@@ -17,9 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
 
-from memmapsim.cli import app
+from memmapsim.cli import main
 from memmapsim.config.scenario import load_scenario
 from memmapsim.engine.costs import load_profile
 from memmapsim.report.progress import Progress
@@ -30,6 +29,7 @@ from memmapsim.sweep.shape import MachineAxes, shape
 from memmapsim.sweep.spec import load_spec
 from memmapsim.sweep.store import Store
 from memmapsim.units import GiB, MiB
+from tests.clirunner import CliRunner, Result
 from tests.test_cli import assert_one_line_error
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ POINTS = len(KERNELS) * 4 * len(SIZES)
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    return runner.invoke(main, list(args))
 
 
 def write(path: Path, text: str) -> str:
