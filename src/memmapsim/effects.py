@@ -28,6 +28,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, TypeVar
 
+import msgspec
+
 from memmapsim.model.locks import Mode
 from memmapsim.model.memory_block import MemoryBlockState
 from memmapsim.model.pageblock import MigrateType
@@ -42,48 +44,43 @@ Gen = Generator["Effect", Any, T]
 """A kernel code path: yields effects, receives their results, returns the C return value."""
 
 
-class Effect:
-    """Base of all effects (a marker; each effect is a frozen dataclass)."""
-
-    __slots__ = ()
+class Effect(msgspec.Struct, frozen=True):
+    """Base of all effects: each is a frozen msgspec struct, which behaves as a frozen,
+    slotted dataclass (fields, defaults, ``==``, ``hash``, ``repr``, ``match``) but is
+    built in C: the 60-odd effect classes cost some 70 ms of every start-up as
+    dataclasses, whose methods are compiled from source one by one (issue 7)."""
 
 
 # --- locks ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Acquire(Effect):
+class Acquire(Effect, frozen=True):
     lock: str
     mode: Mode = Mode.WRITE
 
 
-@dataclass(frozen=True, slots=True)
-class Release(Effect):
+class Release(Effect, frozen=True):
     lock: str
     mode: Mode = Mode.WRITE
 
 
 # --- steps whose state is not modelled ----------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Step(Effect):
+class Step(Effect, frozen=True):
     """A kernel call memmapsim names but does not model (e.g. ``track_pfn_remap``)."""
 
     name: str
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class BeginStep(Effect):
+class BeginStep(Effect, frozen=True):
     """The root thread starts a scenario step (``memmapsim page --after`` names it)."""
 
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class Jiffies(Effect):
+class Jiffies(Effect, frozen=True):
     """Read ``jiffies``; the result is an int."""
 
 
-@dataclass(frozen=True, slots=True)
-class Printk(Effect):
+class Printk(Effect, frozen=True):
     """A kernel log line (``level`` as KERN_*: "err", "warning", "info", "debug")."""
 
     level: str
@@ -100,8 +97,7 @@ class ThreadSpec:
     start: Callable[[], Gen[int]]
 
 
-@dataclass(frozen=True, slots=True)
-class Spawn(Effect):
+class Spawn(Effect, frozen=True):
     """Start ``thread`` on a CPU of ``node`` (``work_on_cpu``, ``kthread_create_on_node``,
     ``pci_call_probe``); the result is its thread id."""
 
@@ -109,8 +105,7 @@ class Spawn(Effect):
     node: int
 
 
-@dataclass(frozen=True, slots=True)
-class AsyncSchedule(Effect):
+class AsyncSchedule(Effect, frozen=True):
     """``async_schedule_domain`` / ``async_schedule_node_domain``: queue ``thread`` on the
     unbound workqueue in ``domain``. ``node`` None is NUMA_NO_NODE: the work runs in the
     worker pool of the queuing CPU's node; otherwise near ``node``. The result is its thread
@@ -121,15 +116,13 @@ class AsyncSchedule(Effect):
     domain: str
 
 
-@dataclass(frozen=True, slots=True)
-class Join(Effect):
+class Join(Effect, frozen=True):
     """Wait until thread ``tid`` has finished; the result is its return value."""
 
     tid: int
 
 
-@dataclass(frozen=True, slots=True)
-class AsyncSynchronize(Effect):
+class AsyncSynchronize(Effect, frozen=True):
     """``async_synchronize_full_domain``: wait until every thread queued in ``domain`` has
     finished."""
 
@@ -140,15 +133,13 @@ THREAD_EFFECTS = (Spawn, AsyncSchedule, Join, AsyncSynchronize)
 
 
 # --- reads ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class GetDevPagemap(Effect):
+class GetDevPagemap(Effect, frozen=True):
     """``get_dev_pagemap(pfn, NULL)``: result is a pgmap id (its ref live) or None."""
 
     pfn: int
 
 
-@dataclass(frozen=True, slots=True)
-class RegionIntersects(Effect):
+class RegionIntersects(Effect, frozen=True):
     """``region_intersects(start, size, flags, IORES_DESC_NONE)``; result is a Region."""
 
     start: int
@@ -157,8 +148,7 @@ class RegionIntersects(Effect):
 
 
 # --- dev_pagemap ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RequestMemRegion(Effect):
+class RequestMemRegion(Effect, frozen=True):
     """``devm_request_mem_region(dev, start, size, name)``: claim a busy iomem region.
     The result is False if it overlaps System RAM or a region already claimed."""
 
@@ -167,8 +157,7 @@ class RequestMemRegion(Effect):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseMemRegion(Effect):
+class ReleaseMemRegion(Effect, frozen=True):
     """The devres release of ``devm_request_mem_region``: the claims inside ``[start,
     start + size)`` go."""
 
@@ -176,23 +165,20 @@ class ReleaseMemRegion(Effect):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class FindPgmap(Effect):
+class FindPgmap(Effect, frozen=True):
     """The driver's own pointer to the pgmap it mapped for device ``dev_name`` (pmem->pgmap,
     dev_dax->pgmap, ...): the id of the newest one not yet freed, or None."""
 
     dev_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class FreePgmap(Effect):
+class FreePgmap(Effect, frozen=True):
     """The end of a teardown: ``percpu_ref_exit`` and the pgmap's memory freed."""
 
     pgmap: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewPgmap(Effect):
+class NewPgmap(Effect, frozen=True):
     """A driver's ``struct dev_pagemap`` (its altmap and ref) comes into being; the result
     is its id, allocated by the memory model in creation order: the symbolic address
     page->pgmap tokens carry. Nothing can find it until :class:`PgmapIndexInsert`."""
@@ -201,15 +187,13 @@ class NewPgmap(Effect):
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadPgmap(Effect):
+class ReadPgmap(Effect, frozen=True):
     """Dereference a ``struct dev_pagemap *``: the result is its :class:`PgmapConfig`."""
 
     pgmap: int
 
 
-@dataclass(frozen=True, slots=True)
-class PgmapIndexInsert(Effect):
+class PgmapIndexInsert(Effect, frozen=True):
     """Publish pgmap ``pgmap`` for pfns ``[lo, hi)`` in index ``index`` ("pgmap" is what
     get_dev_pagemap reads; "hmm_devmem" is HMM's own). ``entries`` is how many entries
     the kernel stores (radix chunks, one XArray range, one per section for HMM)."""
@@ -221,8 +205,7 @@ class PgmapIndexInsert(Effect):
     entries: int
 
 
-@dataclass(frozen=True, slots=True)
-class PgmapIndexRemove(Effect):
+class PgmapIndexRemove(Effect, frozen=True):
     """Error-path removal of the entries for ``[lo, hi)`` (then ``synchronize_rcu``)."""
 
     index: str
@@ -230,32 +213,28 @@ class PgmapIndexRemove(Effect):
     hi: int
 
 
-@dataclass(frozen=True, slots=True)
-class PercpuRefGet(Effect):
+class PercpuRefGet(Effect, frozen=True):
     """``percpu_ref_get_many(pgmap->ref, n)`` outside a page loop."""
 
     pgmap: int
     n: int
 
 
-@dataclass(frozen=True, slots=True)
-class PercpuRefPut(Effect):
+class PercpuRefPut(Effect, frozen=True):
     """``percpu_ref_put_many(pgmap->ref, n)``: the pgmap references of ``n`` pages go."""
 
     pgmap: int
     n: int
 
 
-@dataclass(frozen=True, slots=True)
-class PercpuRefKill(Effect):
+class PercpuRefKill(Effect, frozen=True):
     """``percpu_ref_kill(pgmap->ref)``: from now on ``percpu_ref_tryget_live`` fails (so
     does ``get_dev_pagemap``); the initial reference is dropped."""
 
     pgmap: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadPage(Effect):
+class ReadPage(Effect, frozen=True):
     """A kernel path reads struct page fields of ``pfn`` (``page_to_nid``, ``page_zone``,
     ...): the result is its :class:`~memmapsim.model.page.PageRecord`. ``by`` names the
     reading function; a read of a struct page that was never initialized is a finding.
@@ -268,20 +247,17 @@ class ReadPage(Effect):
     fields: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ReadMaxPfn(Effect):
+class ReadMaxPfn(Effect, frozen=True):
     """Read ``max_pfn`` (the highest RAM pfn + 1, raised by x86 ``add_pages``); the result
     is an int."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReadNodeSpans(Effect):
+class ReadNodeSpans(Effect, frozen=True):
     """Read every node's span (``node_start_pfn``, ``node_end_pfn``): the result is a list
     of ``(nid, start_pfn, end_pfn)`` in node order."""
 
 
-@dataclass(frozen=True, slots=True)
-class SetDriverBound(Effect):
+class SetDriverBound(Effect, frozen=True):
     """The driver core binds (``driver_bound()`` after a successful probe) or unbinds
     (``device_release_driver``) the driver of device ``dev_name``: only a bound driver has
     exposed its memory to user space (a block device or a dax char device to map)."""
@@ -290,21 +266,18 @@ class SetDriverBound(Effect):
     bound: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ReadDriverBound(Effect):
+class ReadDriverBound(Effect, frozen=True):
     """Whether device ``dev_name``'s driver is bound; the result is a bool."""
 
     dev_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class CondResched(Effect):
+class CondResched(Effect, frozen=True):
     """``cond_resched()``: a point where the thread may give up the CPU (no state)."""
 
 
 # --- sections, vmemmap, altmap -------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ReadSections(Effect):
+class ReadSections(Effect, frozen=True):
     """Read the mem_section states of sections ``[lo, hi)``: the result is a list of
     ``(lo, hi, SectionState)`` runs."""
 
@@ -312,8 +285,7 @@ class ReadSections(Effect):
     hi: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetSections(Effect):
+class SetSections(Effect, frozen=True):
     """Store ``state`` (flags, nid, memmap backing) in sections ``[lo, hi)``."""
 
     lo: int
@@ -321,8 +293,7 @@ class SetSections(Effect):
     state: SectionState
 
 
-@dataclass(frozen=True, slots=True)
-class PopulateMemmap(Effect):
+class PopulateMemmap(Effect, frozen=True):
     """The vmemmap of pfns ``[lo, hi)`` is mapped to memory at ``backing``: their struct
     pages now exist, holding whatever that memory held (the memmap is not zeroed since
     v4.15's "mm: stop zeroing memory during allocation in vmemmap")."""
@@ -334,8 +305,7 @@ class PopulateMemmap(Effect):
     """Struct pages shared within compound pages (v5.19+ vmemmap deduplication)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DepopulateMemmap(Effect):
+class DepopulateMemmap(Effect, frozen=True):
     """The vmemmap of pfns ``[lo, hi)`` is unmapped and its memory freed: no struct page
     exists there any more."""
 
@@ -343,15 +313,13 @@ class DepopulateMemmap(Effect):
     hi: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadAltmap(Effect):
+class ReadAltmap(Effect, frozen=True):
     """Read a pgmap's ``struct vmem_altmap``: the result is ``(AltmapConfig, alloc, align)``."""
 
     pgmap: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetAltmap(Effect):
+class SetAltmap(Effect, frozen=True):
     """Store a pgmap's altmap counters ``alloc`` and ``align``."""
 
     pgmap: int
@@ -359,8 +327,7 @@ class SetAltmap(Effect):
     align: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetPageblocks(Effect):
+class SetPageblocks(Effect, frozen=True):
     """Store ``migratetype`` (a MigrateType value, STALE_USEMAP for bits never written, or
     None: the usemap is freed) for every pageblock of pfns ``[lo, hi)``."""
 
@@ -370,8 +337,7 @@ class SetPageblocks(Effect):
 
 
 # --- zones -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ResizeZoneRange(Effect):
+class ResizeZoneRange(Effect, frozen=True):
     """``resize_zone_range``: grow the zone's span to cover the range."""
 
     nid: int
@@ -380,8 +346,7 @@ class ResizeZoneRange(Effect):
     nr_pages: int
 
 
-@dataclass(frozen=True, slots=True)
-class ResizePgdatRange(Effect):
+class ResizePgdatRange(Effect, frozen=True):
     """``resize_pgdat_range``: grow the node's span to cover the range."""
 
     nid: int
@@ -389,8 +354,7 @@ class ResizePgdatRange(Effect):
     nr_pages: int
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateEndOfMemoryVars(Effect):
+class UpdateEndOfMemoryVars(Effect, frozen=True):
     """x86 ``update_end_of_memory_vars``: raise ``max_pfn`` (and high_memory) to cover the
     added range."""
 
@@ -398,8 +362,7 @@ class UpdateEndOfMemoryVars(Effect):
     nr_pages: int
 
 
-@dataclass(frozen=True, slots=True)
-class InitCurrentlyEmptyZone(Effect):
+class InitCurrentlyEmptyZone(Effect, frozen=True):
     """``if (zone_is_empty(zone)) init_currently_empty_zone(zone, start_pfn, size)``."""
 
     nid: int
@@ -408,16 +371,14 @@ class InitCurrentlyEmptyZone(Effect):
     nr_pages: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadZoneSpan(Effect):
+class ReadZoneSpan(Effect, frozen=True):
     """Read a zone's span: the result is ``(zone_start_pfn, zone_end_pfn)``."""
 
     nid: int
     zone: ZoneType
 
 
-@dataclass(frozen=True, slots=True)
-class ShrinkZoneSpan(Effect):
+class ShrinkZoneSpan(Effect, frozen=True):
     """``shrink_zone_span`` + ``shrink_pgdat_span`` after ``[start_pfn, +nr_pages)`` of node
     ``nid``'s ``zone`` is removed: the spans become the hull of the sections of the node
     that still have a memmap and are not boot memory."""
@@ -428,8 +389,7 @@ class ShrinkZoneSpan(Effect):
     nr_pages: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetZoneContiguous(Effect):
+class SetZoneContiguous(Effect, frozen=True):
     """``clear_zone_contiguous`` (clear=True) or ``set_zone_contiguous``: the latter marks the
     zone contiguous only if every pageblock of its span has an online struct page
     (``__pageblock_pfn_to_page`` → ``pfn_to_online_page``), never for ZONE_DEVICE."""
@@ -439,22 +399,19 @@ class SetZoneContiguous(Effect):
     clear: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SetHighestMemmapPfn(Effect):
+class SetHighestMemmapPfn(Effect, frozen=True):
     """``if (highest_memmap_pfn < pfn) highest_memmap_pfn = pfn``."""
 
     pfn: int
 
 
 # --- boot memory: memblock, the node's deferred pfn, page counts ------------------------------
-@dataclass(frozen=True, slots=True)
-class ReadMemblock(Effect):
+class ReadMemblock(Effect, frozen=True):
     """Read ``memblock.memory`` and ``memblock.reserved``: the result is a
     :class:`~memmapsim.model.memblock.MemblockSnapshot`."""
 
 
-@dataclass(frozen=True, slots=True)
-class MemblockReserve(Effect):
+class MemblockReserve(Effect, frozen=True):
     """``memblock_reserve(base, size)`` (the reservation an allocation makes, with its node)."""
 
     base: int
@@ -462,8 +419,7 @@ class MemblockReserve(Effect):
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
-class MemblockAdd(Effect):
+class MemblockAdd(Effect, frozen=True):
     """``memblock_add_node(base, size, nid)``."""
 
     base: int
@@ -471,23 +427,20 @@ class MemblockAdd(Effect):
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadDeferredPfn(Effect):
+class ReadDeferredPfn(Effect, frozen=True):
     """Read ``pgdat->first_deferred_pfn`` of node ``nid``: an int, or None for ULONG_MAX."""
 
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetDeferredPfn(Effect):
+class SetDeferredPfn(Effect, frozen=True):
     """Store ``pgdat->first_deferred_pfn`` of node ``nid`` (None: ULONG_MAX)."""
 
     nid: int
     pfn: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class AdjustPageCounts(Effect):
+class AdjustPageCounts(Effect, frozen=True):
     """``zone->managed_pages += managed`` and ``zone->present_pages += present``."""
 
     nid: int
@@ -496,8 +449,7 @@ class AdjustPageCounts(Effect):
     present: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class InsertResource(Effect):
+class InsertResource(Effect, frozen=True):
     """``register_memory_resource``: insert a busy iomem resource ``name`` for ``[start,
     start + size)``. The result is False if it conflicts with one already there."""
 
@@ -506,8 +458,7 @@ class InsertResource(Effect):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class RemoveResource(Effect):
+class RemoveResource(Effect, frozen=True):
     """``release_mem_region_adjustable`` / ``release_memory_resource``: the resource
     ``name`` at ``start`` goes."""
 
@@ -516,20 +467,17 @@ class RemoveResource(Effect):
 
 
 # --- memory block devices (drivers/base/memory.c) -------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SetMemoryBlockSize(Effect):
+class SetMemoryBlockSize(Effect, frozen=True):
     """``memory_block_size_bytes()`` as boot probed it."""
 
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadMemoryBlockSize(Effect):
+class ReadMemoryBlockSize(Effect, frozen=True):
     """``memory_block_size_bytes()``: an int (0 before boot probed it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReadMemoryBlocks(Effect):
+class ReadMemoryBlocks(Effect, frozen=True):
     """The memory block devices of ids ``[lo, hi)``: a list of ``(lo, hi, MemoryBlockState
     or None)`` runs."""
 
@@ -537,8 +485,7 @@ class ReadMemoryBlocks(Effect):
     hi: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetMemoryBlocks(Effect):
+class SetMemoryBlocks(Effect, frozen=True):
     """Store ``state`` for the memory blocks ``[lo, hi)`` (None: the devices are gone)."""
 
     lo: int
@@ -559,8 +506,7 @@ class WorkKind(StrEnum):
     FREE = "buddy free"  # pages given to the buddy allocator: a FREE pass in the history
 
 
-@dataclass(frozen=True, slots=True)
-class PageOp:
+class PageOp(msgspec.Struct, frozen=True):
     """One piece of per-page work: a named kernel operation and its ordered writes.
 
     ``cost`` names the cost-profile entry a timing engine charges per page;
@@ -606,8 +552,7 @@ class CompoundStep:
     work: PageWork
 
 
-@dataclass(frozen=True, slots=True)
-class InitPagesPeriodic(Effect):
+class InitPagesPeriodic(Effect, frozen=True):
     """For every (naturally aligned) compound page of ``period`` pfns in ``[lo, hi)``, run
     ``steps`` in order (``memmap_init_compound``: head, tails, head fields). One pass per
     step over the pfns it covers."""
@@ -627,8 +572,7 @@ class InitPagesPeriodic(Effect):
         return self.periods * sum(s.hi - s.lo for s in self.steps)
 
 
-@dataclass(frozen=True, slots=True)
-class InitPages(Effect):
+class InitPages(Effect, frozen=True):
     """Run ``work`` on every pfn in ``[lo, hi)`` in ascending order: one init pass."""
 
     lo: int

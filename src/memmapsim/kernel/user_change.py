@@ -54,8 +54,10 @@ import os
 import sys
 import types
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+from msgspec.structs import replace as struct_replace
 
 from memmapsim.effects import AsyncSchedule, Effect, Gen, Spawn, ThreadSpec
 from memmapsim.errors import InputError, cut
@@ -274,7 +276,7 @@ class _File:
                 if eff.thread is probe:
                     probe = None
                 else:
-                    eff = replace(eff, thread=self.guard_thread(eff.thread, what))
+                    eff = struct_replace(eff, thread=self.guard_thread(eff.thread, what))
             elif not isinstance(eff, Effect):
                 raise InputError(
                     self.at(self.yield_line(gen)),

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum, IntEnum
 from typing import Any
 
@@ -21,27 +20,26 @@ _HEX_FIELDS = {"pfn", "lo", "hi", "start", "size", "start_pfn", "nr_pages", "res
 def describe_effect(e: fx.Effect) -> str:
     """``Name field=value ...`` with pfns and addresses in hex, page work by function."""
     parts = [type(e).__name__]
-    if dataclasses.is_dataclass(e):
-        for f in dataclasses.fields(e):
-            v = getattr(e, f.name)
-            if isinstance(v, fx.PageWork):
-                ops = ", ".join(op.name for op in v.ops)
-                parts.append(f"{f.name}={v.fn}[{ops}]")
-            elif isinstance(v, fx.ThreadSpec):
-                parts.append(f"{f.name}={v.name}")
-            elif f.name == "steps" and isinstance(v, tuple):
-                steps = ", ".join(f"+{s.lo}..{s.hi - 1} {s.work.fn}" for s in v)
-                parts.append(f"steps=[{steps}]")
-            elif f.name == "cfg":
-                parts.append(f"cfg={v.dev_name}")
-            elif isinstance(v, int) and not isinstance(v, bool) and f.name in _HEX_FIELDS:
-                parts.append(f"{f.name}={v:#x}")
-            elif isinstance(v, IntEnum):
-                parts.append(f"{f.name}={v.name}")
-            elif isinstance(v, Enum):
-                parts.append(f"{f.name}={v.value}")
-            else:
-                parts.append(f"{f.name}={v}")
+    for name in e.__struct_fields__:
+        v = getattr(e, name)
+        if isinstance(v, fx.PageWork):
+            ops = ", ".join(op.name for op in v.ops)
+            parts.append(f"{name}={v.fn}[{ops}]")
+        elif isinstance(v, fx.ThreadSpec):
+            parts.append(f"{name}={v.name}")
+        elif name == "steps" and isinstance(v, tuple):
+            steps = ", ".join(f"+{s.lo}..{s.hi - 1} {s.work.fn}" for s in v)
+            parts.append(f"steps=[{steps}]")
+        elif name == "cfg":
+            parts.append(f"cfg={v.dev_name}")
+        elif isinstance(v, int) and not isinstance(v, bool) and name in _HEX_FIELDS:
+            parts.append(f"{name}={v:#x}")
+        elif isinstance(v, IntEnum):
+            parts.append(f"{name}={v.name}")
+        elif isinstance(v, Enum):
+            parts.append(f"{name}={v.value}")
+        else:
+            parts.append(f"{name}={v}")
     return " ".join(parts)
 
 
