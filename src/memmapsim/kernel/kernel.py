@@ -16,9 +16,11 @@ Two ways a change enters the model, by size:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from memmapsim.model.pageflags import PAGEFLAGS_V4_18, PageFlagsLayout
 
@@ -28,9 +30,10 @@ if TYPE_CHECKING:
     from memmapsim.model.pgmap import Pgmap
 
 
-@dataclass(frozen=True)
-class Params:
-    """Version switches: what a release plus changes does differently, as data."""
+class Params(msgspec.Struct, frozen=True):
+    """Version switches: what a release plus changes does differently, as data. (A frozen
+    msgspec struct rather than a dataclass: with its many fields the dataclass cost some
+    15 ms of every start-up, issue 7.)"""
 
     pageflags: tuple[str, ...] = PAGEFLAGS_V4_18
     """``enum pageflags`` (PG_workingset from v4.20 shifts PG_reserved from bit 11 to 12)."""
@@ -297,8 +300,7 @@ class Params:
     reads _refcount); 6.1 does not."""
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(msgspec.Struct, frozen=True):
     """The code paths a change may replace whole, by kernel function name."""
 
     nd_device_register: Callable[[Kernel, ThreadSpec, int], Gen[None]]
@@ -331,7 +333,7 @@ class Paths:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        return cls.__struct_fields__
 
     def replaced(self, new: dict[str, Callable[..., Any]]) -> Paths:
         unknown = sorted(set(new) - set(self.names()))
@@ -340,8 +342,7 @@ class Paths:
         return Paths(**{n: new.get(n, getattr(self, n)) for n in self.names()})
 
 
-@dataclass(frozen=True)
-class BootConfig:
+class BootConfig(msgspec.Struct, frozen=True):
     """Kconfig and command line relevant to memmap init, from the scenario's knobs."""
 
     debug_vm: bool = False

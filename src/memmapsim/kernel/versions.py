@@ -12,7 +12,8 @@ once into a :class:`~memmapsim.kernel.kernel.Kernel`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from memmapsim.kernel import (
     memremap,
