@@ -22,10 +22,10 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import msgspec
 from msgspec.structs import replace
 
 from memmapsim import __version__
@@ -127,8 +127,7 @@ class _Formatter(argparse.HelpFormatter):
         return f"{', '.join(action.option_strings)} {metavar}"
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(msgspec.Struct, frozen=True):
     """One ``add_argument`` call: its flags (none for a positional) and keywords."""
 
     flags: tuple[str, ...]

@@ -88,8 +88,7 @@ class Printk(Effect, frozen=True):
 
 
 # --- threads ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ThreadSpec:
+class ThreadSpec(msgspec.Struct, frozen=True):
     """A kernel thread to be: its name and a factory for its code path. Calling ``start()``
     twice gives two identical runs, which is what makes a run replayable."""
 
@@ -542,8 +541,7 @@ class PageWork:
         return sum(op.ref_get for op in self.ops)
 
 
-@dataclass(frozen=True)
-class CompoundStep:
+class CompoundStep(msgspec.Struct, frozen=True):
     """One step of a per-compound-page loop: ``work`` on offsets ``[lo, hi)`` of every
     compound page, in pfn order."""
 

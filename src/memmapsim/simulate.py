@@ -9,8 +9,9 @@ kernel's own message, so nothing half-initialized is ever reported as a result.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import partial
+
+import msgspec
 
 from memmapsim.check.classes import ClassCensus, census
 from memmapsim.check.invariants import Finding, check_all, check_boot_memmap
@@ -180,12 +181,11 @@ def build_memory(sc: Scenario, k: Kernel, backend: str) -> MemoryState:
     return mem
 
 
-@dataclass
-class DeviceResult:
+class DeviceResult(msgspec.Struct):
     ns: Namespace
     pgmap: DevPagemap | None
     expected: DeviceExpectations | None = None
-    census: list[ClassCensus] = field(default_factory=list)
+    census: list[ClassCensus] = msgspec.field(default_factory=list)
     pages_initialised: int = 0
     """Distinct struct pages (storage slots) that received at least one init pass: with
     vmemmap deduplication the aliased tails are not visited and not counted."""
@@ -196,7 +196,7 @@ class DeviceResult:
     pages_unlocked: int = 0
     """... and with at least one pass outside it."""
     poisoned_pages: int = 0
-    memmap_bytes: dict[str, int] = field(default_factory=dict)
+    memmap_bytes: dict[str, int] = msgspec.field(default_factory=dict)
     """Distinct struct-page storage of the device's span, by where it lives (ram: node
     RAM or boot memory; device: the altmap on the device)."""
     log_pages: int | None = None
@@ -230,8 +230,7 @@ class DeviceResult:
         return self.pgmap.ref.puts if self.pgmap else 0
 
 
-@dataclass
-class BootNode:
+class BootNode(msgspec.Struct):
     """One node's deferred struct page init: where it began, what it initialised, and when."""
 
     nid: int
@@ -253,27 +252,25 @@ class BootNode:
     finish_s: float | None = None
 
 
-@dataclass
-class BootResult:
+class BootResult(msgspec.Struct):
     """The boot of a scenario with a ``[boot]`` table: its own run, before the steps."""
 
     nodes: list[BootNode]
     log: list[LogLine]
-    trace: list[EffectRecord] = field(default_factory=list)
-    intervals: list[Interval] = field(default_factory=list)
-    holds: list[LockHold] = field(default_factory=list)
-    cpus: dict[str, tuple[int, int]] = field(default_factory=dict)
+    trace: list[EffectRecord] = msgspec.field(default_factory=list)
+    intervals: list[Interval] = msgspec.field(default_factory=list)
+    holds: list[LockHold] = msgspec.field(default_factory=list)
+    cpus: dict[str, tuple[int, int]] = msgspec.field(default_factory=dict)
     """Timing runs: each thread's CPU and that CPU's node."""
     deferred_start_s: float | None = None
     """When deferred init began, from the start of boot (``start_kernel``)."""
     total_s: float | None = None
     """From the start of deferred init to the end of the last node's."""
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
     """Invariants of the memory state at the end of boot (B1)."""
 
 
-@dataclass
-class RunResult:
+class RunResult(msgspec.Struct):
     scenario: Scenario
     kernel: Kernel
     backend: str
@@ -281,12 +278,12 @@ class RunResult:
     devices: list[DeviceResult]
     findings: list[Finding]
     log: list[LogLine]
-    trace: list[EffectRecord] = field(default_factory=list)
+    trace: list[EffectRecord] = msgspec.field(default_factory=list)
     """The in-order engine's effect trace (empty for a timing run)."""
     timing: TimingSummary | None = None
-    intervals: list[Interval] = field(default_factory=list)
-    holds: list[LockHold] = field(default_factory=list)
-    cpus: dict[str, int] = field(default_factory=dict)
+    intervals: list[Interval] = msgspec.field(default_factory=list)
+    holds: list[LockHold] = msgspec.field(default_factory=list)
+    cpus: dict[str, int] = msgspec.field(default_factory=dict)
     """Timing runs: the CPU each device's probe thread ran on, by device label (a device
     first added in a later step has a probe thread named ``label@step``)."""
     profile: CostProfile | None = None

@@ -150,7 +150,7 @@ def test_i2_after_a_teardown_counts_the_puts_made_not_the_puts_intended() -> Non
     """A teardown that puts fewer references than it took (e.g. a change file that skips
     put_page) leaks them: I2 compares with what was put, not with what the version
     intends to put."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from memmapsim.check.invariants import check_refs
 

@@ -7,15 +7,15 @@ kernel layer as data (:class:`~memmapsim.model.expect.PfnClass`).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+
+import msgspec
 
 from memmapsim.model.expect import PfnClass
 from memmapsim.model.memmap import Memmap
 from memmapsim.model.page import PassRecord
 
 
-@dataclass(frozen=True)
-class ClassCensus:
+class ClassCensus(msgspec.Struct, frozen=True):
     """How the pfns of one class were written: each distinct pass history, with its pages."""
 
     cls: PfnClass

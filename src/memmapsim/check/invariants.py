@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from memmapsim import effects as fx
 from memmapsim.model.expect import DeviceExpectations
@@ -46,8 +47,7 @@ MAX_RANGES = 8
 """Findings list at most this many pfn ranges (and say how many there were)."""
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     invariant: str
     device: str
     ranges: tuple[tuple[int, int], ...]

@@ -29,11 +29,11 @@ consistency; what the *kernel* would refuse is found by running the kernel's own
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from msgspec import Meta, field
+import msgspec
+from msgspec import Meta
 
 from memmapsim.config.files import decode, loads_toml, read_input, stat_input
 from memmapsim.config.schema import Name, Size, Strict, convert, to_data
@@ -58,7 +58,7 @@ class DramRange(Strict, frozen=True, kw_only=True):
 class Node(Strict, frozen=True, kw_only=True):
     id: Annotated[int, Meta(ge=0, lt=1024)]
     cpus: Annotated[int, Meta(ge=0, le=8192)]
-    dram: list[DramRange] = field(default_factory=list)
+    dram: list[DramRange] = msgspec.field(default_factory=list)
 
     @property
     def dram_bytes(self) -> int:
@@ -90,8 +90,7 @@ class Machine(Strict, frozen=True, kw_only=True):
 DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma", "system-ram"]
 
 
-@dataclass(frozen=True)
-class KindRule:
+class KindRule(msgspec.Struct, frozen=True):
     """What a kind of ZONE_DEVICE memory allows in a scenario."""
 
     memmaps: tuple[Literal["ram", "device"], ...]
@@ -155,7 +154,7 @@ class Device(Strict, frozen=True, kw_only=True):
 class Boot(Strict, frozen=True, kw_only=True):
     """The scenario boots: the boot memmap, deferred struct page init and its timing."""
 
-    reserved: list[DramRange] = field(default_factory=list)
+    reserved: list[DramRange] = msgspec.field(default_factory=list)
     """Early ``memblock_reserve``s (firmware, kernel image, initrd, crash kernel): not freed
     to the buddy allocator, their struct pages marked PG_reserved."""
     deferred: bool = True
@@ -199,8 +198,7 @@ class ScenarioStep(Strict, frozen=True, kw_only=True):
     when it occurs more than once (``add#1``, ``remove``, ``add#2``)."""
 
 
-@dataclass(frozen=True)
-class PlannedStep:
+class PlannedStep(msgspec.Struct, frozen=True):
     label: str
     action: Action
     devices: tuple[int, ...]
@@ -214,12 +212,12 @@ class Scenario(Strict, frozen=True, kw_only=True):
     description: str = ""
     kernel: str = "4.20"
     machine: Machine
-    devices: list[Device] = field(default_factory=list)
-    steps: list[ScenarioStep] = field(default_factory=list)
+    devices: list[Device] = msgspec.field(default_factory=list)
+    steps: list[ScenarioStep] = msgspec.field(default_factory=list)
     """What happens, in order; without steps, every device is added once."""
     boot: Boot | None = None
     """With a ``[boot]`` table the machine boots first: its boot memmap and deferred init."""
-    knobs: Knobs = field(default_factory=Knobs)
+    knobs: Knobs = msgspec.field(default_factory=Knobs)
 
     source: str = "<scenario>"
     """The file (or built-in) the scenario came from, for error messages; not part of

@@ -12,8 +12,9 @@ backend's cost is per run, not per page).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from memmapsim import effects as fx
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK, Mode
@@ -46,12 +47,11 @@ def pass_record(t: ThreadCtx, work: fx.PageWork) -> PassRecord | None:
     return None if kind is None else PassRecord(kind, work.fn, t.hotplug_locked, t.name)
 
 
-@dataclass
-class ThreadCtx:
+class ThreadCtx(msgspec.Struct):
     """What the applier needs to know about the thread an effect comes from."""
 
     name: str
-    held: dict[str, Mode] = field(default_factory=dict)
+    held: dict[str, Mode] = msgspec.field(default_factory=dict)
     tid: int = 0
     cpu: int | None = None
 
@@ -60,8 +60,7 @@ class ThreadCtx:
         return self.held.get(MEM_HOTPLUG_LOCK) is Mode.WRITE
 
 
-@dataclass
-class LogLine:
+class LogLine(msgspec.Struct):
     time_ns: int
     level: str
     text: str

@@ -11,7 +11,8 @@ another) but not the only one.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+
+import msgspec
 
 from memmapsim import effects as fx
 from memmapsim.engine.apply import Applier, LogLine
@@ -19,8 +20,7 @@ from memmapsim.engine.threads import Thread, ThreadTable
 from memmapsim.model.memory import MemoryState
 
 
-@dataclass(frozen=True)
-class EffectRecord:
+class EffectRecord(msgspec.Struct, frozen=True):
     seq: int
     thread: str
     effect: fx.Effect
@@ -28,19 +28,17 @@ class EffectRecord:
     """Locks the thread held when the effect happened (for an Acquire: before it)."""
 
 
-@dataclass
-class ThreadResult:
+class ThreadResult(msgspec.Struct):
     name: str
     ret: int
     parent: str | None = None
     """The thread that created it (None for a root)."""
 
 
-@dataclass
-class InOrderResult:
+class InOrderResult(msgspec.Struct):
     threads: list[ThreadResult]
     trace: list[EffectRecord]
-    log: list[LogLine] = field(default_factory=list)
+    log: list[LogLine] = msgspec.field(default_factory=list)
 
 
 class InOrderEngine:

@@ -12,11 +12,10 @@ created it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True)
-class Topology:
+class Topology(msgspec.Struct, frozen=True):
     """CPUs per node; CPU ids are numbered node by node, in node order."""
 
     cpus_per_node: tuple[tuple[int, int], ...]

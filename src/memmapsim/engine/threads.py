@@ -15,15 +15,15 @@ are spawned, so running the same root again replays the same run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from memmapsim import effects as fx
 from memmapsim.engine.apply import ThreadCtx
 
 
-@dataclass
-class Thread:
+class Thread(msgspec.Struct):
     tid: int
     spec: fx.ThreadSpec
     gen: fx.Gen[int]
@@ -46,12 +46,11 @@ class Thread:
         return self.ret is not None
 
 
-@dataclass
-class ThreadTable:
+class ThreadTable(msgspec.Struct):
     """Every thread of a run, by tid (creation order)."""
 
-    threads: list[Thread] = field(default_factory=list)
-    _blocked: dict[int, Thread] = field(default_factory=dict)
+    threads: list[Thread] = msgspec.field(default_factory=list)
+    _blocked: dict[int, Thread] = msgspec.field(default_factory=dict)
     """The threads blocked in a Join or AsyncSynchronize, by tid."""
 
     def create(

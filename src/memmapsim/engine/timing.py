@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from memmapsim import effects as fx
 from memmapsim.engine.apply import Applier, LogLine
@@ -45,8 +46,7 @@ MIN_UNIT_NS = 1e-6
 """Work a profile prices at 0 ns still takes this long per unit (so rates stay finite)."""
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(msgspec.Struct, frozen=True):
     """One span of a thread's time: work of some kind, or waiting for a lock."""
 
     thread: str
@@ -65,16 +65,14 @@ class Interval:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
-class LockHold:
+class LockHold(msgspec.Struct, frozen=True):
     lock: str
     thread: str
     start: float
     end: float
 
 
-@dataclass(eq=False)
-class _Job:
+class _Job(msgspec.Struct, eq=False):
     thread: _Thread
     effect: fx.Effect
     kind: str
@@ -89,15 +87,14 @@ class _Job:
     rate: float = 0.0
 
 
-@dataclass
-class _Thread:
+class _Thread(msgspec.Struct):
     """A thread of the table on its CPU, with its lock waits and holds in time."""
 
     t: Thread
     cpu: int
     node: int
     wait: tuple[str, float] | None = None
-    holds: dict[str, float] = field(default_factory=dict)
+    holds: dict[str, float] = msgspec.field(default_factory=dict)
 
     @property
     def tid(self) -> int:
@@ -112,8 +109,7 @@ class _Thread:
         return self.t.ctx
 
 
-@dataclass
-class TimingResult:
+class TimingResult(msgspec.Struct):
     rets: dict[str, int]
     """Each thread's return value, by name."""
     intervals: list[Interval]
@@ -122,7 +118,7 @@ class TimingResult:
     end: float
     threads: list[tuple[str, int, int]]
     """(name, cpu, cpu node) per thread, in creation order."""
-    parents: dict[str, str | None] = field(default_factory=dict)
+    parents: dict[str, str | None] = msgspec.field(default_factory=dict)
     """Each thread's creator (None for a root)."""
 
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from memmapsim.engine.timing import Interval, LockHold, TimingResult
 from memmapsim.model.locks import MEM_HOTPLUG_LOCK
@@ -25,8 +25,7 @@ WORK_KINDS = (
 NS = 1e-9
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(msgspec.Struct, frozen=True):
     name: str
     node: int
     init_s: float
@@ -36,8 +35,7 @@ class Span:
     finish_s: float
 
 
-@dataclass(frozen=True)
-class TimingSummary:
+class TimingSummary(msgspec.Struct, frozen=True):
     total_s: float
     lock_hold_s: float
     nodes: tuple[Span, ...]

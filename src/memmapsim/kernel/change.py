@@ -11,12 +11,12 @@ ZONE_DEVICE paths in :mod:`memmapsim.kernel.versions_zone_device`);
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True)
-class Change:
+
+class Change(msgspec.Struct, frozen=True):
     name: str
     subject: str
     commit: str | None
@@ -24,7 +24,7 @@ class Change:
     origin: str
     """Where it comes from: the release that merged it, or the posting."""
     params: dict[str, Any]
-    paths: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    paths: dict[str, Callable[..., Any]] = msgspec.field(default_factory=dict)
     """Code paths the change replaces, by Paths entry."""
     requires: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
@@ -35,8 +35,7 @@ class Change:
     """The earlier change this one reverts (its switches and code paths no longer apply)."""
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(msgspec.Struct, frozen=True):
     """A release: the previous release plus the changes merged for it, in order."""
 
     name: str

@@ -60,8 +60,9 @@ HUGETLB_PAGE_OPTIMIZE_VMEMMAP (7.1's mask encoding).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
+
+import msgspec
 
 from memmapsim.model.pageflags import PageFlagsLayout, release_key
 from memmapsim.model.structpage import (
@@ -87,8 +88,7 @@ in v6.6)."""
 HUGETLB_PAGE_DTOR = 2
 
 
-@dataclass(frozen=True)
-class CompoundField:
+class CompoundField(msgspec.Struct, frozen=True):
     """A field of a compound page kept in one of its tails: ``tail`` 1 is page[1] (the first
     tail), 2 is page[2]; ``offset`` is the byte offset inside that struct page."""
 
@@ -127,8 +127,7 @@ class CompoundField:
         return v - (1 << self.width) if v >> (self.width - 1) else v
 
 
-@dataclass(frozen=True)
-class CompoundLayout:
+class CompoundLayout(msgspec.Struct, frozen=True):
     """Where a release keeps the compound fields (page-format.md §3.2). ``None``: the
     release has no such field. ``mapcount`` is compound_mapcount (v4.18-v6.1) or
     ``_entire_mapcount`` (v6.4+)."""
@@ -285,8 +284,7 @@ class HeadValue(Enum):
     SELF = "the field's own address (INIT_LIST_HEAD)"
 
 
-@dataclass(frozen=True)
-class HeadStep:
+class HeadStep(msgspec.Struct, frozen=True):
     """One store of prep_compound_head, done only for ``order >= min_order``."""
 
     field: CompoundField
@@ -310,8 +308,7 @@ class HeadStep:
         return store(f.word, self_token(_DEFERRED[0].offset))
 
 
-@dataclass(frozen=True)
-class CompoundFormat:
+class CompoundFormat(msgspec.Struct, frozen=True):
     """The struct-page writes of one release's ZONE_DEVICE compound init."""
 
     release: str
@@ -328,7 +325,7 @@ class CompoundFormat:
     """How set_compound_head encodes word 1: head | 1, or v7.1's GENMASK(63, order + 6) | 1."""
     tail_sets_private: bool = False
     """prep_compound_tail also does set_page_private(p, 0) (v6.1+)."""
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def set_page_head(self, layout: PageFlagsLayout) -> tuple[Write, ...]:
         """__SetPageHead(head): the non-atomic ``__set_bit(PG_head, &page->flags)`` at the

@@ -12,7 +12,7 @@ the dev_dax — and so maps its pages — under the global ``dax_region_rwsem``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from memmapsim.effects import Acquire, Gen, NewPgmap, Printk, Release, RequestMemRegion
 from memmapsim.kernel.device import KDevice

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True)
-class KDevice:
+class KDevice(msgspec.Struct, frozen=True):
     name: str
     """dev_name(): ``pfn0.0``, ``dax0.0``, ``namespace0.0``."""
     driver: str

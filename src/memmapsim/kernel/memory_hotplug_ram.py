@@ -39,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+from msgspec import structs
+
 from memmapsim.effects import (
     Acquire,
     AdjustPageCounts,
@@ -331,7 +333,7 @@ def online_memory_blocks(k: Kernel, ns: Namespace, online_type: str, locked: boo
         yield from online_pages(k, st.nid, zone, lo, hi, block_pages(block), st.vmemmap_pages)
         if take:
             yield from mem_hotplug_done()
-        yield SetMemoryBlocks(a, b, replace(st, state=BlockState.ONLINE, zone=zone))
+        yield SetMemoryBlocks(a, b, structs.replace(st, state=BlockState.ONLINE, zone=zone))
     return 0
 
 
@@ -400,7 +402,7 @@ def offline_memory_blocks(k: Kernel, ns: Namespace) -> Gen[int]:
         yield from mem_hotplug_begin()
         yield from offline_pages(k, st.nid, st.zone, lo, hi, period, st.vmemmap_pages)
         yield from mem_hotplug_done()
-        yield SetMemoryBlocks(a, b, replace(st, state=BlockState.OFFLINE, zone=None))
+        yield SetMemoryBlocks(a, b, structs.replace(st, state=BlockState.OFFLINE, zone=None))
     return 0
 
 

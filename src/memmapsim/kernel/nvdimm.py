@@ -22,8 +22,9 @@ memmap blocks plus the 510 pfns that align the first block (see tests/kernel).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from memmapsim.effects import (
     AsyncSchedule,
@@ -65,8 +66,7 @@ in v4.18.0, include/linux/ndctl.h in v4.20.0)."""
 DeviceKind = Literal["fsdax", "devdax", "device-private", "device-coherent", "p2pdma", "system-ram"]
 
 
-@dataclass(frozen=True)
-class NdRegion:
+class NdRegion(msgspec.Struct, frozen=True):
     """An nvdimm region (``ndr_start``, ``ndr_size``) on the bus: the span of its namespaces."""
 
     name: str
@@ -74,8 +74,7 @@ class NdRegion:
     size: int
 
 
-@dataclass(frozen=True)
-class Namespace:
+class Namespace(msgspec.Struct, frozen=True):
     """A ZONE_DEVICE range as the kernel is given it (from the scenario's ``[[devices]]``)."""
 
     index: int
@@ -116,8 +115,7 @@ class Namespace:
         return KDevice(self.label, "hmm" if self.kind == "device-private" else "amdgpu", self.nid)
 
 
-@dataclass(frozen=True)
-class PfnSb:
+class PfnSb(msgspec.Struct, frozen=True):
     """The fields of ``struct nd_pfn_sb`` (the pfn info block) that the layout uses."""
 
     mode: Literal["pmem", "ram"]

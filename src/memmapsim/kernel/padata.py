@@ -22,8 +22,9 @@ the coroutines that share it, and every access to it is under its lock, which is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
+
+import msgspec
 
 from memmapsim.effects import Acquire, AsyncSchedule, Gen, Join, Release, ThreadSpec
 from memmapsim.model.locks import PADATA_JOB_LOCK, PADATA_WORKS_LOCK, instance
@@ -32,8 +33,7 @@ LOAD_BALANCE_FACTOR = 4
 WORKQUEUE = "system_unbound_wq"
 
 
-@dataclass(frozen=True)
-class PadataJob:
+class PadataJob(msgspec.Struct, frozen=True):
     """``struct padata_mt_job``: ``thread_fn(start, end)`` over ``[start, start + size)``."""
 
     name: str
@@ -45,8 +45,7 @@ class PadataJob:
     max_threads: int
 
 
-@dataclass
-class _State:
+class _State(msgspec.Struct):
     """``struct padata_mt_job_state`` with the job's moving ``start`` and ``size``."""
 
     job: PadataJob

@@ -20,8 +20,9 @@ Trees and lines: docs/kernel-notes/boot-hotplug.md §1-§12 (4.14.0, 4.18.0, 4.2
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
+
+import msgspec
 
 from memmapsim.effects import (
     Acquire,
@@ -75,8 +76,7 @@ ZONE_NAMES = {
 
 
 # --- the layout of nodes and zones ------------------------------------------------------------
-@dataclass(frozen=True)
-class NodeLayout:
+class NodeLayout(msgspec.Struct, frozen=True):
     """A node as ``free_area_init_node`` sets it up: its span, the spans of its zones (ZONE_DMA,
     ZONE_DMA32, ZONE_NORMAL; empty ones left out) and its memory, as pfn ranges."""
 
@@ -258,8 +258,7 @@ def static_init(k: Kernel, snap: MemblockSnapshot, node: NodeLayout) -> int:
     return PAGES_PER_SECTION
 
 
-@dataclass
-class EarlyPlan:
+class EarlyPlan(msgspec.Struct):
     """What ``memmap_init`` EARLY does on one node: the ranges it initialises per zone, and
     where the deferred part begins."""
 
@@ -533,8 +532,7 @@ def memblock_free_all(k: Kernel, nodes: list[NodeLayout]) -> Gen[None]:
 
 
 # --- deferred init ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BootCpus:
+class BootCpus(msgspec.Struct, frozen=True):
     """The CPUs of each node (``cpumask_of_node``) and of the machine (``num_possible_cpus``)."""
 
     per_node: tuple[tuple[int, int], ...]
@@ -577,8 +575,7 @@ def deferred_message(k: Kernel, nid: int, pages: int, ms: int) -> Printk:
     return Printk("info", f"node {nid} deferred pages initialised in {ms}ms")
 
 
-@dataclass(frozen=True)
-class DeferredWork:
+class DeferredWork(msgspec.Struct, frozen=True):
     """What a node's deferred init does, built once per node: the pfns it initialises (its
     free pieces from the first deferred pfn to the zone's end) and the per-page work."""
 

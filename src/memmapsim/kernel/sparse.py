@@ -24,7 +24,7 @@ per section, at a cost independent of the number of sections.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from memmapsim.effects import (
     DepopulateMemmap,

@@ -54,9 +54,9 @@ import os
 import sys
 import types
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from msgspec.structs import replace as struct_replace
 
 from memmapsim.effects import AsyncSchedule, Effect, Gen, Spawn, ThreadSpec
@@ -87,8 +87,7 @@ def is_user_change(part: str) -> bool:
     return "/" in part or part.endswith(".py")
 
 
-@dataclass(frozen=True)
-class UserChange:
+class UserChange(msgspec.Struct, frozen=True):
     name: str
     """The file's stem: ``my_change``."""
     path: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
+
+import msgspec
 
 from memmapsim.model.memmap import Memmap, Spread
 from memmapsim.model.page import PageRecord
@@ -30,8 +31,7 @@ def count_window(lo: int, hi: int, period: int, a: int, b: int) -> int:
     return below(hi) - below(lo) if hi > lo else 0
 
 
-@dataclass(frozen=True)
-class PfnClass:
+class PfnClass(msgspec.Struct, frozen=True):
     """A class of pfns of one device (e.g. the altmap reserve, the data pages). With a
     ``period``, only the pfns of ``ranges`` whose offset within their (naturally aligned)
     compound page of ``period`` pfns lies in ``window`` (compound heads, first tails, ...):
@@ -95,8 +95,7 @@ class PfnClass:
         return self.ranges[-1][1]
 
 
-@dataclass(frozen=True)
-class DeviceExpectations:
+class DeviceExpectations(msgspec.Struct, frozen=True):
     pgmap: int
     span: tuple[int, int]
     """The pfns the add initializes: section-aligned before v5.3, the ranges after."""

@@ -8,8 +8,9 @@ them on behalf of simulated threads. ``mem_hotplug_lock`` is a percpu rw-semapho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 
 class LockKind(StrEnum):
@@ -53,14 +54,13 @@ LOCK_KINDS: dict[str, LockKind] = {
 }
 
 
-@dataclass
-class LockState:
+class LockState(msgspec.Struct):
     """Who holds a lock: at most one writer, or any number of readers."""
 
     name: str
     kind: LockKind
     writer: str | None = None
-    readers: list[str] = field(default_factory=list)
+    readers: list[str] = msgspec.field(default_factory=list)
 
     def can_take(self, mode: Mode) -> bool:
         if mode is Mode.WRITE:

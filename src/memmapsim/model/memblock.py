@@ -14,14 +14,13 @@ ranges (memory minus reserved), freeing to the buddy allocator — is kernel cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 MAX_NUMNODES = 1 << 10
 """``MAX_NUMNODES`` on x86_64 (NODES_SHIFT 10): the node of a reservation made for no node."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class MemblockRegion:
+class MemblockRegion(msgspec.Struct, frozen=True, order=True):
     base: int
     size: int
     nid: int = MAX_NUMNODES
@@ -59,12 +58,11 @@ def _add(regions: list[MemblockRegion], base: int, size: int, nid: int) -> list[
     return merged
 
 
-@dataclass
-class Memblock:
+class Memblock(msgspec.Struct):
     """``struct memblock``: the memory and reserved region lists."""
 
-    memory: list[MemblockRegion] = field(default_factory=list)
-    reserved: list[MemblockRegion] = field(default_factory=list)
+    memory: list[MemblockRegion] = msgspec.field(default_factory=list)
+    reserved: list[MemblockRegion] = msgspec.field(default_factory=list)
 
     def add(self, base: int, size: int, nid: int) -> None:
         """``memblock_add_node``."""
@@ -78,8 +76,7 @@ class Memblock:
         return MemblockSnapshot(tuple(self.memory), tuple(self.reserved))
 
 
-@dataclass(frozen=True)
-class MemblockSnapshot:
+class MemblockSnapshot(msgspec.Struct, frozen=True):
     """What a reader of memblock sees at one moment (both lists, immutable)."""
 
     memory: tuple[MemblockRegion, ...]

@@ -30,8 +30,9 @@ import functools
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TypeVar
+
+import msgspec
 
 from memmapsim.model.page import ABSENT_RECORD, PageRecord, PassRecord
 from memmapsim.model.periodic import (
@@ -54,8 +55,7 @@ STALE_RECORD = PageRecord((STALE,) * NR_WORDS)
 K = TypeVar("K", bound=Hashable)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     """One step of a per-compound-page program: ``writes`` then ``record`` on the offsets
     ``[lo, hi)`` of every compound page, in pfn order."""
 
@@ -65,13 +65,12 @@ class Step:
     record: PassRecord | None = None
 
 
-@dataclass
-class Spread:
+class Spread(msgspec.Struct):
     """Where the pfns of one class are: the first ``keep`` maximal ranges, how many ranges
     there are and how many pfns."""
 
     keep: int = 8
-    ranges: list[tuple[int, int]] = field(default_factory=list)
+    ranges: list[tuple[int, int]] = msgspec.field(default_factory=list)
     nranges: int = 0
     pages: int = 0
     _end: int = -1

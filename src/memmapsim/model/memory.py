@@ -9,7 +9,7 @@ the memory block devices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from memmapsim.model.locks import LockTable
 from memmapsim.model.memblock import Memblock
@@ -25,8 +25,7 @@ from memmapsim.model.vmemmap import Vmemmap
 from memmapsim.model.zone import PgData, Zone
 
 
-@dataclass(frozen=True)
-class UninitRead:
+class UninitRead(msgspec.Struct, frozen=True):
     """A kernel path read a struct page that was never initialized (or is poisoned again)."""
 
     thread: str
@@ -36,33 +35,32 @@ class UninitRead:
     """absent, stale or poisoned."""
 
 
-@dataclass
-class MemoryState:
+class MemoryState(msgspec.Struct):
     memmap: Memmap
     layout: PageFlagsLayout
     pgdats: dict[int, PgData]
     iomem: list[Resource]
     indexes: dict[str, PfnIndex]
-    sections: SectionMap = field(default_factory=SectionMap)
-    vmemmap: Vmemmap = field(default_factory=Vmemmap)
-    pageblocks: PageblockMap = field(default_factory=PageblockMap)
-    pgmaps: dict[int, DevPagemap] = field(default_factory=dict)
+    sections: SectionMap = msgspec.field(default_factory=SectionMap)
+    vmemmap: Vmemmap = msgspec.field(default_factory=Vmemmap)
+    pageblocks: PageblockMap = msgspec.field(default_factory=PageblockMap)
+    pgmaps: dict[int, DevPagemap] = msgspec.field(default_factory=dict)
     """By id: the namespace index of the device whose driver filled it."""
-    locks: LockTable = field(default_factory=LockTable)
-    claims: list[Resource] = field(default_factory=list)
+    locks: LockTable = msgspec.field(default_factory=LockTable)
+    claims: list[Resource] = msgspec.field(default_factory=list)
     """Busy regions claimed with request_mem_region (children of the iomem tree)."""
     highest_memmap_pfn: int = 0
     max_pfn: int = 0
     """The highest RAM pfn + 1 (x86 raises it in add_pages for hot-added ranges too)."""
-    uninitialized_reads: list[UninitRead] = field(default_factory=list)
+    uninitialized_reads: list[UninitRead] = msgspec.field(default_factory=list)
     """Reads of struct pages that were never initialized (shadow state, for findings)."""
-    memblock: Memblock = field(default_factory=Memblock)
+    memblock: Memblock = msgspec.field(default_factory=Memblock)
     """Boot memory and its reservations (scenarios with a ``[boot]`` table)."""
-    memory_blocks: MemoryBlocks = field(default_factory=MemoryBlocks)
+    memory_blocks: MemoryBlocks = msgspec.field(default_factory=MemoryBlocks)
     """Memory block devices of hot-plugged System RAM."""
     memory_block_size: int = 0
     """``memory_block_size_bytes()`` once boot has probed it (0: not yet)."""
-    bound: set[str] = field(default_factory=set)
+    bound: set[str] = msgspec.field(default_factory=set)
     """Devices whose driver is bound (``driver_bound``): their memory is exposed to user
     space."""
 

@@ -8,8 +8,9 @@ terabyte of blocks in one state costs one run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.runmap import RunMap
@@ -24,8 +25,7 @@ class BlockState(StrEnum):
     OFFLINE = "offline"
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryBlockState:
+class MemoryBlockState(msgspec.Struct, frozen=True):
     """One memory block device: its node, state, zone (once onlined) and, with
     memmap_on_memory, how many of its first pfns host its own memmap (``nr_vmemmap_pages``,
     ``mem->altmap->free`` from v6.6)."""

@@ -8,8 +8,9 @@ says" can be checked on the final state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from memmapsim.model.pageflags import PageFlagsLayout
 from memmapsim.model.structpage import (
@@ -34,8 +35,7 @@ class PassKind(StrEnum):
     FREE = "free"  # given to the buddy allocator (__free_pages_core and its ancestors)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PassRecord:
+class PassRecord(msgspec.Struct, frozen=True, order=True):
     """One pass over a pfn: which kernel function, run by which thread (the device whose
     probe ran it), and whether mem_hotplug_lock was held."""
 
@@ -49,8 +49,7 @@ class PassRecord:
         return f"{self.by} [{self.who}] ({lock})" if who and self.who else f"{self.by} ({lock})"
 
 
-@dataclass(frozen=True, slots=True)
-class PageRecord:
+class PageRecord(msgspec.Struct, frozen=True):
     """The state of one struct page: eight words and the shadow history."""
 
     words: tuple[int, ...]
@@ -77,8 +76,7 @@ class PageRecord:
 ABSENT_RECORD = PageRecord((ABSENT,) * NR_WORDS)
 
 
-@dataclass(frozen=True)
-class PageView:
+class PageView(msgspec.Struct, frozen=True):
     """A struct page decoded with a version's page->flags layout (read-only)."""
 
     pfn: int

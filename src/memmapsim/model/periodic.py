@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
+import msgspec
 
 from memmapsim.model.page import PageRecord
 
@@ -29,8 +30,7 @@ Entry = tuple[int, int, PageRecord]
 """(first offset, end offset, state) within a period."""
 
 
-@dataclass(frozen=True, slots=True)
-class Sharing:
+class Sharing(msgspec.Struct, frozen=True):
     """Struct-page storage shared within each naturally aligned compound page of
     ``period`` pfns: offsets below ``own`` have storage of their own; offset ``off >= own``
     is stored at ``base + off % length``. With 64-byte struct pages and 4 KiB vmemmap
@@ -61,8 +61,7 @@ class Sharing:
         return off if off < self.own else self.base + off % self.length
 
 
-@dataclass(frozen=True, slots=True)
-class Periodic:
+class Periodic(msgspec.Struct, frozen=True):
     """A run whose pfn ``p`` has the state of pattern offset ``p % period`` (compound pages
     are naturally aligned). ``pattern`` covers the offsets with storage of their own,
     ``[0, period)`` or ``[0, sharing.own)``; the others alias (see :class:`Sharing`)."""

@@ -19,8 +19,9 @@ never reads.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 from memmapsim.model.runmap import RunMap
 from memmapsim.units import PAGE_SHIFT
@@ -42,8 +43,7 @@ class MemoryType(StrEnum):
     MEMORY_DEVICE_COHERENT = "MEMORY_DEVICE_COHERENT"
 
 
-@dataclass(frozen=True)
-class AltmapConfig:
+class AltmapConfig(msgspec.Struct, frozen=True):
     """The constant part of struct vmem_altmap: ``base_pfn``, ``reserve``, ``free``."""
 
     base_pfn: int
@@ -55,8 +55,7 @@ class AltmapConfig:
         return self.reserve + self.free
 
 
-@dataclass(frozen=True)
-class PhysRange:
+class PhysRange(msgspec.Struct, frozen=True):
     """``struct range`` / ``struct resource``: an inclusive physical address range."""
 
     start: int
@@ -67,8 +66,7 @@ class PhysRange:
         return self.end - self.start + 1
 
 
-@dataclass(frozen=True)
-class PgmapConfig:
+class PgmapConfig(msgspec.Struct, frozen=True):
     """What a driver fills into struct dev_pagemap."""
 
     dev_name: str
@@ -118,16 +116,14 @@ class PgmapConfig:
         return (r.start + r.size) >> PAGE_SHIFT
 
 
-@dataclass(frozen=True)
-class Pgmap:
+class Pgmap(msgspec.Struct, frozen=True):
     """A handle kernel code holds: the pgmap's number in the memory state and its config."""
 
     id: int
     cfg: PgmapConfig
 
 
-@dataclass
-class PercpuRef:
+class PercpuRef(msgspec.Struct):
     """A percpu_ref: count (the initial reference included), live/dead, gets and puts."""
 
     name: str
@@ -150,8 +146,7 @@ class PercpuRef:
         self.count -= 1
 
 
-@dataclass
-class VmemAltmap:
+class VmemAltmap(msgspec.Struct):
     """The mutable part of struct vmem_altmap: what the vmemmap allocator has used."""
 
     cfg: AltmapConfig
@@ -159,8 +154,7 @@ class VmemAltmap:
     alloc: int = 0
 
 
-@dataclass
-class DevPagemap:
+class DevPagemap(msgspec.Struct):
     id: int
     cfg: PgmapConfig
     nid: int
@@ -170,14 +164,13 @@ class DevPagemap:
     """Torn down (its memory is gone: the driver's remove ran to the end)."""
 
 
-@dataclass
-class PfnIndex:
+class PfnIndex(msgspec.Struct):
     """pfn -> pgmap id, with the number of entries the kernel stored."""
 
     name: str
     kind: str
     entries: int = 0
-    _map: RunMap[int | None] = field(default_factory=lambda: RunMap(None, 1 << 52))
+    _map: RunMap[int | None] = msgspec.field(default_factory=lambda: RunMap(None, 1 << 52))
 
     def lookup(self, pfn: int) -> int | None:
         return self._map.get(pfn)

@@ -9,8 +9,9 @@ REGION_INTERSECTS when all overlapping ones are, and REGION_MIXED otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+
+import msgspec
 
 
 class Region(IntEnum):
@@ -19,8 +20,7 @@ class Region(IntEnum):
     REGION_MIXED = 2
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(msgspec.Struct, frozen=True):
     name: str
     start: int
     end: int  # inclusive, as struct resource

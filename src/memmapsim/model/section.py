@@ -9,8 +9,9 @@ is the vmemmap's business (:mod:`memmapsim.model.vmemmap`), not the section's.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntFlag, StrEnum
+
+import msgspec
 
 from memmapsim.model.runmap import RunMap
 from memmapsim.units import PFN_SECTION_SHIFT, pfn_to_section_nr
@@ -34,8 +35,7 @@ class Medium(StrEnum):
     SELF = "self"  # hot-added System RAM itself (memmap_on_memory): DRAM, through an altmap
 
 
-@dataclass(frozen=True, slots=True)
-class MemmapBacking:
+class MemmapBacking(msgspec.Struct, frozen=True):
     """Where a range's struct pages are stored: which memory, on which node, and for a
     memmap on the device, whose altmap (without the exact altmap pfn, which is
     computable, so that a 3 TiB device stays one run)."""
@@ -54,8 +54,7 @@ SUBSECTIONS_PER_SECTION = 64
 ALL_SUBSECTIONS = (1 << SUBSECTIONS_PER_SECTION) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class SectionState:
+class SectionState(msgspec.Struct, frozen=True):
     flags: SectionFlag = SectionFlag.NONE
     nid: int | None = None
     subsection_map: int = 0

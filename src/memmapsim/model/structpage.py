@@ -33,8 +33,9 @@ zeroing, setting a bit-field of page->flags, setting a bit, storing a pointer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+
+import msgspec
 
 NR_WORDS = 8
 WORD_MASK = (1 << 64) - 1
@@ -199,8 +200,7 @@ def self_token(offset: int) -> int:
     return token(TokenKind.SELF, offset)
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(msgspec.Struct, frozen=True):
     """One store to a struct page word: ``word = (word & ~mask) | value``."""
 
     word: Word

@@ -10,13 +10,12 @@ the union hull of the old span and the added range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from memmapsim.model.pageflags import ZoneType
 
 
-@dataclass
-class Span:
+class Span(msgspec.Struct):
     start_pfn: int = 0
     spanned_pages: int = 0
 
@@ -39,8 +38,7 @@ class Span:
         self.start_pfn, self.spanned_pages = lo, hi - lo
 
 
-@dataclass
-class Zone:
+class Zone(msgspec.Struct):
     nid: int
     idx: ZoneType
     span: Span
@@ -56,8 +54,7 @@ class Zone:
         return self.idx.name.removeprefix("ZONE_").capitalize()
 
 
-@dataclass
-class PgData:
+class PgData(msgspec.Struct):
     nid: int
     span: Span
     zones: dict[ZoneType, Zone]

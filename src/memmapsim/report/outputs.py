@@ -19,8 +19,9 @@ import contextlib
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from memmapsim.errors import InputError, cut
 
@@ -136,12 +137,11 @@ def write_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-@dataclass
-class Outputs:
+class Outputs(msgspec.Struct):
     """Files to write together: :meth:`commit` writes each beside its final name, then
     renames them all into place; on any failure it removes what it wrote and made."""
 
-    files: list[tuple[Path, bytes]] = field(default_factory=list)
+    files: list[tuple[Path, bytes]] = msgspec.field(default_factory=list)
 
     def add(self, path: Path, data: bytes) -> None:
         self.files.append((path, data))

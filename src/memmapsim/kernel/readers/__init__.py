@@ -13,7 +13,8 @@ threads of their own but reads the teardown makes in the removing thread (``memu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from memmapsim.effects import Gen
 from memmapsim.kernel.kernel import Kernel
@@ -30,8 +31,7 @@ from memmapsim.kernel.readers import (
 )
 
 
-@dataclass(frozen=True)
-class Reader:
+class Reader(msgspec.Struct, frozen=True):
     """A kernel path that reads struct pages."""
 
     name: str
