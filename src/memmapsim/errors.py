@@ -68,6 +68,8 @@ def toml_value(v: Any, limit: int = MAX_VALUE_CHARS) -> str:
 
 
 def _toml(v: Any) -> str:
+    if v is None:  # only JSON has it (a saved result read by `memmapsim report`)
+        return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):

@@ -72,6 +72,7 @@ def error(data: Any) -> tuple[str | None, str]:
         ({"name": "a\u2028"}, "name", "control characters"),
         ({"name": "a", "region": ""}, "region", "must not be empty"),
         ({"name": "a", "region": 3}, "region", "expected a string, got 3"),
+        ({"name": "a", "count": None}, "count", "expected an integer, got null"),
         ({"name": "a", "size": True}, "size", "expected a size such as 3T"),
         ({"name": "a", "size": "zz"}, "size", "cannot parse size 'zz'"),
         (
