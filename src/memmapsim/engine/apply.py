@@ -365,8 +365,9 @@ class Applier:
                     if b - a == blocks_per_period:
                         self.mem.pageblocks.assign(first, last, int(work.pageblock))
                         continue
-                    for head in range(first, last, blocks_per_period):
-                        self.mem.pageblocks.assign(head + a, head + b, int(work.pageblock))
+                    self.mem.pageblocks.assign_periodic(
+                        first, last, blocks_per_period, a, b, int(work.pageblock)
+                    )
             if work.ref_gets:
                 assert work.pgmap is not None
                 pages = e.periods * (s.hi - s.lo)

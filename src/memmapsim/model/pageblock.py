@@ -55,5 +55,11 @@ class PageblockMap:
     def assign(self, lo_block: int, hi_block: int, mt: int | None) -> None:
         self._map.assign(lo_block, hi_block, mt)
 
+    def assign_periodic(
+        self, lo_block: int, hi_block: int, period: int, a: int, b: int, mt: int | None
+    ) -> None:
+        """Pageblocks ``[p + a, p + b)`` of every ``period`` blocks from ``lo_block``."""
+        self._map.assign_periodic(lo_block, hi_block, period, a, b, mt)
+
     def runs(self, lo_block: int, hi_block: int) -> Iterator[tuple[int, int, int | None]]:
         return self._map.runs(lo_block, hi_block)

@@ -71,6 +71,52 @@ class RunMap(Generic[V]):
         self._runs[lo] = value
         self._coalesce(lo, hi)
 
+    def assign_periodic(self, lo: int, hi: int, period: int, a: int, b: int, value: V) -> None:
+        """Set keys ``[p + a, p + b)`` to ``value`` for every ``p`` in ``range(lo, hi,
+        period)`` (``0 <= a <= b <= period``; ``hi - lo`` a multiple of ``period``): the same
+        as one :meth:`assign` per period, in one sweep over the runs of ``[lo, hi)``
+        rather than a split and a coalesce per period (a pageblock pattern repeated over
+        thousands of memory blocks)."""
+        self._check(lo, hi)
+        if not (0 <= a <= b <= period and (hi - lo) % period == 0):
+            raise ValueError(f"window [{a}, {b}) of period {period} over [{lo:#x}, {hi:#x})")
+        if lo == hi or a == b:
+            return
+        old = list(self.runs(lo, hi))
+        out: list[tuple[int, V]] = []
+        j = 0
+
+        def emit(start: int, v: V) -> None:
+            if not out or out[-1][1] != v:
+                out.append((start, v))
+
+        def keep(lo_: int, hi_: int) -> None:
+            """Emit the old runs over ``[lo_, hi_)``."""
+            nonlocal j
+            while j < len(old) and old[j][1] <= lo_:
+                j += 1
+            k = j
+            while k < len(old) and old[k][0] < hi_:
+                emit(max(old[k][0], lo_), old[k][2])
+                k += 1
+
+        pos = lo
+        for p in range(lo, hi, period):
+            if p + a > pos:
+                keep(pos, p + a)
+            emit(p + a, value)
+            pos = p + b
+        if pos < hi:
+            keep(pos, hi)
+        self._split(lo)
+        self._split(hi)
+        runs = self._runs
+        for k in list(runs.irange(lo, hi, inclusive=(True, False))):
+            del runs[k]
+        runs.update(out)
+        self._coalesce(lo, lo)
+        self._coalesce(hi, hi)
+
     def update(self, lo: int, hi: int, fn: Callable[[V], V]) -> None:
         """Replace each value ``v`` in ``[lo, hi)`` by ``fn(v)`` (``fn`` must be pure)."""
         self._check(lo, hi)
