@@ -191,9 +191,29 @@ def test_the_same_seed_and_budget_print_the_same(tmp_path: Path) -> None:
 
 def test_jobs_give_the_same_findings_as_one_process(tmp_path: Path) -> None:
     args = ["tiny-pmem", "-k", "4.20", "-r", "memory_failure", "--preemptions", "1"]
-    assert explore(tmp_path, *args, "--jobs", "2") == explore(tmp_path, *args)
+    assert explore(tmp_path, *args, "--jobs", "2") == explore(tmp_path, *args, "--jobs", "1")
     rnd = [*args, "--pfn", "0x48000", "--strategy", "random", "--budget", "150"]
-    assert explore(tmp_path, *rnd, "--jobs", "2") == explore(tmp_path, *rnd)
+    assert explore(tmp_path, *rnd, "--jobs", "2") == explore(tmp_path, *rnd, "--jobs", "1")
+
+
+def test_explore_runs_one_process_per_cpu_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import memmapsim.races
+
+    seen: list[int] = []
+    real = memmapsim.races.explore
+
+    def spy(req: Any, jobs: int = 1, *rest: Any) -> Any:
+        seen.append(jobs)
+        return real(req, 1, *rest)
+
+    monkeypatch.setattr(memmapsim.races, "explore", spy)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    args = ["tiny-pmem", "-k", "4.20", "-r", "memory_failure", "--preemptions", "0"]
+    explore(tmp_path, *args)
+    explore(tmp_path, *args, "--jobs", "1")
+    assert seen == [3, 1]
 
 
 def test_a_dask_cluster_gives_the_same_findings(tmp_path: Path) -> None:

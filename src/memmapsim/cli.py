@@ -1160,7 +1160,13 @@ def predict(scenario: str, profile: str, kernel: list[str] | None, as_json: bool
         metavar="SEED",
         help="The seed of every random choice (random, pct). Default: 0.",
     ),
-    opt("--jobs", type=int, default=1, metavar="N", help="Explore on N local processes."),
+    opt(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="Explore on N local processes. Default: one per CPU (the findings are the "
+        "same whatever runs them).",
+    ),
     opt(
         "--scheduler",
         metavar="ADDRESS",
@@ -1186,7 +1192,7 @@ def explore(
     budget: int | None,
     seconds: float | None,
     seed: int,
-    jobs: int,
+    jobs: int | None,
     scheduler: str | None,
     out: str,
     as_json: bool,
@@ -1196,6 +1202,7 @@ def explore(
     invariant breaks. Each finding is grouped with its like, shrunk to the fewest
     preemptions and steps, and saved as a schedule file for `memmapsim replay`. Prints a
     report; --json prints one JSON object. Progress and rates go to stderr."""
+    import os
     import time
 
     from memmapsim.engine.workers import default_scheduler
@@ -1216,6 +1223,8 @@ def explore(
             preemptions, depth, budget, seconds, seed,
         )  # fmt: skip
         t0 = time.perf_counter()
+        if jobs is None:
+            jobs = os.cpu_count() or 1
         todo = plan(req, jobs)
         label = f"{todo.context.scenario.name} on {todo.context.kernel.name}: exploring"
         with Progress(label, total=len(todo.tasks)) as bar:
