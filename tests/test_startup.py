@@ -23,6 +23,8 @@ FORBIDDEN = (
     "dask",
     "rich",
     "tomli_w",
+    "tempfile",
+    "hashlib",
     "pydantic",
     "typer",
     "click",

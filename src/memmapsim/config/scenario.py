@@ -29,7 +29,7 @@ consistency; what the *kernel* would refuse is found by running the kernel's own
 from __future__ import annotations
 
 import itertools
-from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -249,18 +249,21 @@ class Scenario(Strict, frozen=True, kw_only=True):
 
 # --- loading --------------------------------------------------------------------------------
 BUILTIN_PACKAGE = "memmapsim.config.scenarios"
+BUILTIN_DIR = Path(__file__).parent / "scenarios"
+"""The package's data directory, found from this file: ``importlib.resources`` would do
+the same for an installed package but imports tempfile, shutil, bz2 and lzma on the way,
+some 10 ms of every start-up (issue 7)."""
 
 
 def builtin_names() -> list[str]:
-    files = resources.files(BUILTIN_PACKAGE)
-    return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
+    return sorted(p.stem for p in BUILTIN_DIR.iterdir() if p.suffix == ".toml")
 
 
 def load_scenario(spec: str) -> Scenario:
     """Load a scenario by built-in name or path; raise InputError naming file and field."""
     st = stat_input(spec)
     if st is None and spec in builtin_names():
-        data = (resources.files(BUILTIN_PACKAGE) / f"{spec}.toml").read_bytes()
+        data = (BUILTIN_DIR / f"{spec}.toml").read_bytes()
         source = f"{spec} (built-in)"
         return parse_scenario(decode(data, source), source)
     if st is None:

@@ -10,7 +10,7 @@ with pages. Every entry is marked ``fitted`` (to a named published figure) or
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 from typing import Annotated, Literal
 
 from msgspec import Meta, field
@@ -20,6 +20,8 @@ from memmapsim.config.schema import FLOAT_MAX, Finite, Strict, convert
 from memmapsim.errors import InputError
 
 PROFILE_PACKAGE = "memmapsim.engine.profiles"
+PROFILE_DIR = Path(__file__).parent / "profiles"
+"""Found from this file, not with ``importlib.resources`` (see ``config.scenario.BUILTIN_DIR``)."""
 DEFAULT_PROFILE = "xeon-2018-pmem"
 
 PAGE_COSTS = (
@@ -139,8 +141,7 @@ class CostProfile(Strict, frozen=True, kw_only=True):
 
 
 def builtin_profiles() -> list[str]:
-    files = resources.files(PROFILE_PACKAGE)
-    return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
+    return sorted(p.stem for p in PROFILE_DIR.iterdir() if p.suffix == ".toml")
 
 
 def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
@@ -148,7 +149,7 @@ def load_profile(spec: str = DEFAULT_PROFILE) -> CostProfile:
     st = stat_input(spec)
     if st is None and spec in builtin_profiles():
         source = f"{spec} (built-in profile)"
-        text = decode((resources.files(PROFILE_PACKAGE) / f"{spec}.toml").read_bytes(), source)
+        text = decode((PROFILE_DIR / f"{spec}.toml").read_bytes(), source)
     elif st is None:
         known = ", ".join(builtin_profiles())
         raise InputError(spec, None, f"no such cost profile (built-ins: {known})")

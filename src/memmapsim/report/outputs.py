@@ -16,7 +16,6 @@ one of them was written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -108,6 +107,8 @@ def safe_file_name(name: str) -> str:
     hash of the whole name keeps cut names apart)."""
     safe = _UNSAFE.sub("_", name).lstrip(".") or "_"
     if len(safe) > PART_MAX:
+        import hashlib  # here, not at the top: it loads OpenSSL (start-up, issue 7)
+
         digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         safe = f"{safe[: PART_MAX - 9]}-{digest}"
     return safe
