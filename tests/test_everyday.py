@@ -100,6 +100,16 @@ def test_help_shows_flags_as_flags_and_names_the_output(command: str) -> None:
     assert "--json prints" in " ".join(text.split())
 
 
+def test_help_lists_every_command_with_its_summary() -> None:
+    from memmapsim.cli import COMMANDS
+
+    lines = invoke("--help").stdout.splitlines()
+    listed = lines[lines.index("commands:") + 1 :]
+    assert [ln.split()[0] for ln in listed] == list(COMMANDS)
+    for ln, (_func, summary, _args) in zip(listed, COMMANDS.values(), strict=True):
+        assert ln.endswith(summary), ln
+
+
 def test_help_says_what_kernel_defaults_to() -> None:
     text = " ".join(invoke("run", "--help").stdout.split())
     assert "-k, --kernel KERNEL" in text

@@ -115,10 +115,17 @@ class Parser(argparse.ArgumentParser):
 
 
 class _Formatter(argparse.HelpFormatter):
-    """Options shown as ``-k, --kernel KERNEL`` (argparse repeats the metavar)."""
+    """Options shown as ``-k, --kernel KERNEL`` (argparse repeats the metavar), commands
+    as a plain list."""
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=30, width=100)
+
+    def _format_action(self, action: argparse.Action) -> str:
+        """The commands listed one per line, without argparse's ``COMMAND`` line above."""
+        if isinstance(action, argparse._SubParsersAction):
+            return "".join(self._format_action(a) for a in action._get_subactions())
+        return super()._format_action(action)
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
         if not action.option_strings or action.nargs == 0:
