@@ -132,16 +132,9 @@ def nasty_like(v: Any) -> st.SearchStrategy[Any]:
 def complete(name: str, kind: str) -> str:
     """The corpus entry with every default written out, so mutations reach the keys a
     built-in leaves to its default (knobs.probe_start_s, a device's align, ...)."""
-    doc = load_scenario(name).data() if kind == "scenario" else to_data(load_profile(name))
-    return tomllib_dump(without_none(doc))
-
-
-def without_none(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: without_none(x) for k, x in v.items() if x is not None}
-    if isinstance(v, list):
-        return [without_none(x) for x in v]
-    return v
+    if kind == "scenario":
+        return tomllib_dump(load_scenario(name).data(drop_none=True))
+    return tomllib_dump(to_data(load_profile(name), drop_none=True))
 
 
 @st.composite

@@ -223,9 +223,10 @@ class Scenario(Strict, frozen=True, kw_only=True):
     """The file (or built-in) the scenario came from, for error messages; not part of
     the scenario's data (:meth:`data` leaves it out)."""
 
-    def data(self) -> dict[str, Any]:
-        """The scenario as the plain data of its TOML file (``source`` left out)."""
-        out: dict[str, Any] = to_data(self)
+    def data(self, *, drop_none: bool = False) -> dict[str, Any]:
+        """The scenario as the plain data of its TOML file (``source`` left out; with
+        ``drop_none``, as TOML can write it)."""
+        out: dict[str, Any] = to_data(self, drop_none=drop_none)
         del out["source"]
         return out
 
