@@ -28,7 +28,6 @@ import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -37,9 +36,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memmapsim.cli import main
-from memmapsim.config.scenario import BUILTIN_PACKAGE, builtin_names, load_scenario
+from memmapsim.config.scenario import BUILTIN_DIR, builtin_names, load_scenario
 from memmapsim.config.schema import to_data
-from memmapsim.engine.costs import PROFILE_PACKAGE, builtin_profiles, load_profile
+from memmapsim.engine.costs import PROFILE_DIR, builtin_profiles, load_profile
 from memmapsim.kernel.versions import CHANGES, RELEASES
 from tests.clirunner import CliRunner
 
@@ -48,12 +47,8 @@ EXAMPLES = int(os.environ.get("MEMMAPSIM_FUZZ_EXAMPLES", "0"))
 CASE_LIMIT_S = 10.0
 PREFIX = "memmapsim: error: "
 
-SCENARIOS = {
-    n: (resources.files(BUILTIN_PACKAGE) / f"{n}.toml").read_text() for n in builtin_names()
-}
-PROFILES = {
-    n: (resources.files(PROFILE_PACKAGE) / f"{n}.toml").read_text() for n in builtin_profiles()
-}
+SCENARIOS = {n: (BUILTIN_DIR / f"{n}.toml").read_text() for n in builtin_names()}
+PROFILES = {n: (PROFILE_DIR / f"{n}.toml").read_text() for n in builtin_profiles()}
 KERNELS = [
     *RELEASES,
     *(f"{r}+{c}" for r in RELEASES for c, ch in CHANGES.items() if ch.selectable),

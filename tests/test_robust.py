@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from memmapsim import cli
 from memmapsim.cli import main
-from memmapsim.engine.costs import PROFILE_PACKAGE
+from memmapsim.engine.costs import PROFILE_DIR
 from memmapsim.report import outputs
 from memmapsim.report.outputs import dmesg_file_names, safe_file_name
 from tests.clirunner import CliRunner, Result
@@ -20,9 +20,7 @@ from tests.scenario_text import dev
 from tests.test_cli import PREFIX, assert_one_line_error, scenario
 
 runner = CliRunner()
-PROFILE = (Path(__file__).parents[1] / "src" / PROFILE_PACKAGE.replace(".", "/")).joinpath(
-    "xeon-2018-pmem.toml"
-)
+PROFILE = PROFILE_DIR / "xeon-2018-pmem.toml"
 TINY = scenario(dev("pmem0", "1G", "200M"))
 
 

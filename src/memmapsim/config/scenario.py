@@ -249,7 +249,6 @@ class Scenario(Strict, frozen=True, kw_only=True):
 
 
 # --- loading --------------------------------------------------------------------------------
-BUILTIN_PACKAGE = "memmapsim.config.scenarios"
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 """The package's data directory, found from this file: ``importlib.resources`` would do
 the same for an installed package but imports tempfile, shutil, bz2 and lzma on the way,

@@ -19,7 +19,6 @@ from memmapsim.config.files import decode, loads_toml, read_input, stat_input
 from memmapsim.config.schema import FLOAT_MAX, Finite, Strict, convert
 from memmapsim.errors import InputError
 
-PROFILE_PACKAGE = "memmapsim.engine.profiles"
 PROFILE_DIR = Path(__file__).parent / "profiles"
 """Found from this file, not with ``importlib.resources`` (see ``config.scenario.BUILTIN_DIR``)."""
 DEFAULT_PROFILE = "xeon-2018-pmem"
