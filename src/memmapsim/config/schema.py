@@ -20,10 +20,10 @@ table of tables (``costs[...]``); :func:`schema_error` finds both in the data.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import sys
 import types
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
@@ -116,7 +116,13 @@ _EXPECTED = {
     "array": "an array",
     "object": "a table",
 }
-_BOUNDS = {"ge": "at least", "gt": "greater than", "le": "at most", "lt": "less than"}
+_BOUNDS = {
+    "ge": ("at least", operator.ge),
+    "gt": ("greater than", operator.gt),
+    "le": ("at most", operator.le),
+    "lt": ("less than", operator.lt),
+}
+"""msgspec.Meta's bounds: how a message words each, and the test a value passes."""
 _UNSET = object()
 
 
@@ -155,9 +161,9 @@ def _message(what: str, value: Any, leaf: Any) -> str:
         return f"longer than {n} characters" if m[1] == "str" else f"has more than {n} entries"
     if re.fullmatch(r"Expected `\w+` [<>]=? .*", what):
         meta = _meta(leaf)
-        for key, words in _BOUNDS.items():
+        for key, (words, holds) in _BOUNDS.items():
             bound = getattr(meta, key, None) if meta is not None else None
-            if bound is not None and not _within(value, key, bound):
+            if bound is not None and not (isinstance(value, int | float) and holds(value, bound)):
                 return f"must be {words} {toml_value(bound)}, got {got}"
     if what.startswith("Expected `str` matching regex"):
         return f"a name must not contain control characters, got {got}"
@@ -166,16 +172,6 @@ def _message(what: str, value: Any, leaf: Any) -> str:
         listed = ", ".join(options[:-1]) + " or " + options[-1] if len(options) > 1 else options[0]
         return f"expected {listed}, got {got}"
     return what
-
-
-def _within(v: Any, key: str, bound: float) -> bool:
-    ok: dict[str, Callable[[float], bool]] = {
-        "ge": lambda x: x >= bound,
-        "gt": lambda x: x > bound,
-        "le": lambda x: x <= bound,
-        "lt": lambda x: x < bound,
-    }
-    return isinstance(v, int | float) and ok[key](v)
 
 
 def _unwrap(tp: Any, value: Any = _UNSET) -> Any:
