@@ -18,3 +18,29 @@ def dev(name: str, start: str, size: str, **extra: object) -> str:
     fields |= {"start": start, "size": size, **extra}
     body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
     return f"\n[[devices]]\n{body}"
+
+
+_VM_RAM = """
+name = "vm"
+[machine]
+hypervisor = true
+[[machine.nodes]]
+id = 0
+cpus = 2
+dram = [{{ start = "0", size = "2G" }}, {{ start = "4G", size = "2G" }}]
+[[devices]]
+name = "dimm0"
+kind = "system-ram"
+node = 0
+start = "{start}"
+size = "{size}"
+memmap = "{memmap}"
+online = "{online}"
+[knobs]
+cost_profile = "modern-x86"
+"""
+
+
+def vm_ram(start: str, size: str, memmap: str, online: str) -> str:
+    """A virtual machine (2 CPUs, 4 GiB of boot DRAM) hot-adding one System RAM device."""
+    return _VM_RAM.format(start=start, size=size, memmap=memmap, online=online)

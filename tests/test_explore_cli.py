@@ -16,6 +16,7 @@ from memmapsim.config.scenario import load_scenario
 from memmapsim.kernel.versions import device_releases
 from memmapsim.model.pageflags import release_key
 from tests.clirunner import CliRunner, Result
+from tests.scenario_text import vm_ram
 
 runner = CliRunner()
 PREFIX = "memmapsim: error: "
@@ -321,27 +322,6 @@ def test_a_hot_added_system_ram_page_read_before_online(
     assert {f["writer_step"] for f in data["findings"]} <= {"add: memmap_init_zone"}
 
 
-VM_RAM = """
-name = "vm"
-[machine]
-hypervisor = true
-[[machine.nodes]]
-id = 0
-cpus = 2
-dram = [{ start = "0", size = "2G" }, { start = "4G", size = "2G" }]
-[[devices]]
-name = "dimm0"
-kind = "system-ram"
-node = 0
-start = "8G"
-size = "256M"
-memmap = "device"
-online = "online_movable"
-[knobs]
-cost_profile = "modern-x86"
-"""
-
-
 def test_system_ram_has_default_pfn_classes_and_hwpoison_inject_reads_them(
     tmp_path: Path,
 ) -> None:
@@ -351,7 +331,7 @@ def test_system_ram_has_default_pfn_classes_and_hwpoison_inject_reads_them(
     (6.12.0); rikudousennin22/linux-7.1.3@mm/hwpoison-inject.c:112-116 (7.1.3)), so it reads
     both struct pages before they are initialised; kpageflags's pfn_to_online_page keeps
     out."""
-    (tmp_path / "vm.toml").write_text(VM_RAM)
+    (tmp_path / "vm.toml").write_text(vm_ram("8G", "256M", "device", "online_movable"))
     data = explore(tmp_path, str(tmp_path / "vm.toml"), "-k", "6.12", "-r", "kpageflags",
                    "-r", "hwpoison_inject", "--preemptions", "1")  # fmt: skip
     assert data["complete"] and data["work_items"] == 4

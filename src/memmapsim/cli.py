@@ -21,7 +21,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -287,6 +287,10 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
+def _emit_lines(lines: Iterable[str]) -> None:
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
 def _save(path: Path, data: Any) -> None:
     """``--save``: the --json document, written as :mod:`.report.outputs` writes files."""
     files = outputs.Outputs()
@@ -520,7 +524,7 @@ def trace(
     if as_json:
         _emit_json(trace_data(result))
     else:
-        sys.stdout.write("".join(line + "\n" for line in trace_lines(result)))
+        _emit_lines(trace_lines(result))
 
 
 @command(
@@ -1254,7 +1258,7 @@ def explore(
     else:
         from memmapsim.report.explore_text import exploration_lines
 
-        sys.stdout.write("".join(line + "\n" for line in exploration_lines(result)))
+        _emit_lines(exploration_lines(result))
 
 
 @command(
@@ -1277,7 +1281,7 @@ def replay(file: str, as_json: bool) -> None:
     else:
         from memmapsim.report.explore_text import finding_lines
 
-        sys.stdout.write("".join(line + "\n" for line in finding_lines(f)))
+        _emit_lines(finding_lines(f))
 
 
 @command("List the kernel's struct page readers that explore races", JSON)
@@ -1293,7 +1297,7 @@ def readers(as_json: bool) -> None:
         return
     from memmapsim.report.explore_text import reader_lines
 
-    sys.stdout.write("".join(line + "\n" for line in reader_lines(table)))
+    _emit_lines(reader_lines(table))
 
 
 if __name__ == "__main__":

@@ -19,26 +19,8 @@ from memmapsim.model.pageblock import MigrateType
 from memmapsim.model.pageflags import ZoneType
 from memmapsim.model.section import SectionFlag
 from memmapsim.simulate import RunResult, simulate
+from tests.scenario_text import vm_ram
 
-VM = """
-name = "vm"
-[machine]
-hypervisor = true
-[[machine.nodes]]
-id = 0
-cpus = 2
-dram = [{{ start = "0", size = "2G" }}, {{ start = "4G", size = "2G" }}]
-[[devices]]
-name = "dimm0"
-kind = "system-ram"
-node = 0
-start = "{start}"
-size = "{size}"
-memmap = "{memmap}"
-online = "{online}"
-[knobs]
-cost_profile = "modern-x86"
-"""
 LO = 0x200000
 BLOCK = 0x8000
 
@@ -52,7 +34,7 @@ def vm(
     start: str = "8G",
     engine: str = "timing",
 ) -> RunResult:
-    text = VM.format(start=start, size=size, memmap=memmap, online=online)
+    text = vm_ram(start, size, memmap, online)
     text += "".join(f'\n[[steps]]\naction = "{a}"\n' for a in steps)
     return simulate(parse_scenario(text, "vm.toml"), kernel, engine=engine)
 

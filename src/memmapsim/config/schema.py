@@ -35,7 +35,9 @@ T = TypeVar("T")
 
 
 class Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A table whose keys are all known: an unknown key is an error."""
+    """A table whose keys are all known: an unknown key is an error. Subclasses repeat
+    ``frozen=True, kw_only=True``: msgspec inherits them, but mypy's dataclass_transform
+    reading does not."""
 
 
 class Open(msgspec.Struct, frozen=True, kw_only=True):
